@@ -1,0 +1,34 @@
+{
+  "targets": [
+    {
+      "target_name": "worker_waker",
+      "sources": [
+        "native/binding.cc",
+        "native/waker_core.cc",
+        "native/parking_lot.cc"
+      ],
+      "dependencies": [
+        "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NODE_ADDON_API_DISABLE_DEPRECATED",
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"
+      ],
+      "cflags": ["-fvisibility=hidden", "-Wall", "-Wextra"],
+      "cflags_cc": ["-fvisibility=hidden", "-Wall", "-Wextra"],
+      "xcode_settings": {
+        "GCC_SYMBOLS_PRIVATE_EXTERN": "YES",
+        "MACOSX_DEPLOYMENT_TARGET": "10.15"
+      },
+      "msvs_settings": {
+        "VCCLCompilerTool": { "ExceptionHandling": 1 }
+      },
+      "conditions": [
+        ["OS=='linux'", {
+          "ldflags": ["-Wl,-z,nodelete"]
+        }]
+      ]
+    }
+  ]
+}

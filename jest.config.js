@@ -1,0 +1,8 @@
+/** Jest runs the compiled JS in dist/ through the package entry: the tests exercise what ships. */
+module.exports = {
+  testEnvironment: 'node',
+  testMatch: ['<rootDir>/test/**/*.test.js'],
+  testTimeout: 20000,
+  // Worker threads and child processes: keep runs bounded on the 2-core CI machines.
+  maxWorkers: 2,
+};

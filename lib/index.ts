@@ -1,0 +1,2 @@
+// worker-waker: a cross-thread wake-up primitive for Node.js (see README.md).
+export { WorkerWaker } from './waker';

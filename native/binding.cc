@@ -1,0 +1,348 @@
+// Node-API binding for the WorkerWaker core. Thin on purpose: every function takes the state
+// (a BigUint64Array over the SharedArrayBuffer) as its first argument, guards its arguments
+// cheaply (the .node can be loaded without the TypeScript layer), and calls the core.
+// Handles hold no native memory: the SharedArrayBuffer is the state, so a handle is
+// collectable like any JS object, and the state lives exactly as long as the buffer.
+#include <napi.h>
+
+#include <chrono>
+#include <cmath>
+#include <string>
+
+#include "parking_lot.h"
+#include "waker_core.h"
+
+namespace worker_waker {
+namespace {
+
+constexpr double kMaxSafeInteger = 9007199254740991.0;
+// Timeouts above this (about 317 years) wait for ever; it also keeps time_point arithmetic
+// far from overflow.
+constexpr double kForeverMs = 1e13;
+
+[[noreturn]] void ThrowType(Napi::Env env, const std::string& message) {
+  throw Napi::TypeError::New(env, message);
+}
+[[noreturn]] void ThrowRange(Napi::Env env, const std::string& message) {
+  throw Napi::RangeError::New(env, message);
+}
+
+std::string Describe(const Napi::Value& value) {
+  switch (value.Type()) {
+    case napi_number: {
+      double d = value.As<Napi::Number>().DoubleValue();
+      if (std::isnan(d)) return "NaN";
+      if (std::isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
+      std::string s = std::to_string(d);
+      s.erase(s.find_last_not_of('0') + 1);
+      if (!s.empty() && s.back() == '.') s.pop_back();
+      return s;
+    }
+    case napi_bigint: return "a bigint";
+    case napi_undefined: return "undefined";
+    case napi_null: return "null";
+    case napi_string: return "a string";
+    case napi_boolean: return "a boolean";
+    case napi_symbol: return "a symbol";
+    case napi_function: return "a function";
+    default: return "an object";
+  }
+}
+
+// Returns the words of a BigUint64Array argument, or nullptr when it is not one.
+Word* WordsOf(const Napi::Value& value, size_t* length) {
+  if (!value.IsTypedArray()) return nullptr;
+  Napi::TypedArray array = value.As<Napi::TypedArray>();
+  if (array.TypedArrayType() != napi_biguint64_array) return nullptr;
+  napi_env env = value.Env();
+  void* data = nullptr;
+  size_t count = 0;
+  // napi_get_typedarray_info gives the data pointer also for SharedArrayBuffer-backed arrays
+  // (Node 20's napi_get_arraybuffer_info rejects those). A detached buffer has length 0.
+  if (napi_get_typedarray_info(env, value, nullptr, &count, &data, nullptr, nullptr) != napi_ok) {
+    return nullptr;
+  }
+  *length = count;
+  return static_cast<Word*>(data);
+}
+
+Waker StateArg(const Napi::CallbackInfo& info) {
+  size_t length = 0;
+  Word* words = info.Length() > 0 ? WordsOf(info[0], &length) : nullptr;
+  if (words == nullptr || length < kStateWords || !Waker::IsFormatted(words)) {
+    ThrowType(info.Env(),
+              "The \"state\" argument must be a BigUint64Array over worker-waker state");
+  }
+  return Waker(words);
+}
+
+double NumberArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Value value = info[i];
+  if (!value.IsNumber()) {
+    ThrowType(info.Env(), std::string("The \"") + name + "\" argument must be of type number. Received " +
+                              Describe(value));
+  }
+  return value.As<Napi::Number>().DoubleValue();
+}
+
+// An integer in [0, max].
+uint64_t IndexArg(const Napi::CallbackInfo& info, size_t i, const char* name, double max) {
+  double d = NumberArg(info, i, name);
+  if (!(d >= 0 && d <= max && std::floor(d) == d)) {
+    ThrowRange(info.Env(), std::string("The value of \"") + name +
+                               "\" is out of range. It must be an integer from 0 to " +
+                               Describe(Napi::Number::New(info.Env(), max)) + ". Received " +
+                               Describe(info[i]));
+  }
+  return static_cast<uint64_t>(d);
+}
+
+Word* WordsArg(const Napi::CallbackInfo& info, size_t i, const char* name, size_t* length) {
+  Word* words = WordsOf(info[i], length);
+  if (words == nullptr) {
+    ThrowType(info.Env(), std::string("The \"") + name + "\" argument must be a BigUint64Array");
+  }
+  return words;
+}
+
+Napi::Value BigUint(Napi::Env env, uint64_t v) { return Napi::BigInt::New(env, v); }
+Napi::Value Num(Napi::Env env, uint64_t v) { return Napi::Number::New(env, static_cast<double>(v)); }
+
+// True once this thread's environment is being torn down (worker.terminate(), process.exit()).
+// Node then refuses Node-API calls that may run JS with napi_pending_exception.
+bool EnvironmentIsStopping(napi_env env) {
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return true;
+  napi_value probe;
+  napi_status status = napi_create_function(
+      env, "probe", NAPI_AUTO_LENGTH, [](napi_env, napi_callback_info) -> napi_value { return nullptr; },
+      nullptr, &probe);
+  napi_close_handle_scope(env, scope);
+  return status == napi_pending_exception;
+}
+
+// ---- exported functions -----------------------------------------------------------------
+
+void Format(const Napi::CallbackInfo& info) {
+  size_t length = 0;
+  Word* words = info.Length() > 0 ? WordsOf(info[0], &length) : nullptr;
+  if (words == nullptr || length < kStateWords) {
+    ThrowType(info.Env(), "The \"state\" argument must be a BigUint64Array of at least " +
+                              std::to_string(kStateWords) + " words");
+  }
+  if (Waker::IsFormatted(words)) ThrowType(info.Env(), "The \"state\" argument is already formatted");
+  Waker::Format(words);
+}
+
+Napi::Value IsState(const Napi::CallbackInfo& info) {
+  size_t length = 0;
+  Word* words = info.Length() > 0 ? WordsOf(info[0], &length) : nullptr;
+  return Napi::Boolean::New(info.Env(),
+                            words != nullptr && length >= kStateWords && Waker::IsFormatted(words));
+}
+
+Napi::Value Status(const Napi::CallbackInfo& info) { return BigUint(info.Env(), StateArg(info).Status()); }
+Napi::Value Summary(const Napi::CallbackInfo& info) { return BigUint(info.Env(), StateArg(info).Summary()); }
+void MarkYield(const Napi::CallbackInfo& info) { StateArg(info).MarkYield(); }
+void TryUnmarkYield(const Napi::CallbackInfo& info) { StateArg(info).TryUnmarkYield(); }
+void MarkTasks(const Napi::CallbackInfo& info) { StateArg(info).MarkTasks(); }
+void TryUnmarkTasks(const Napi::CallbackInfo& info) { StateArg(info).TryUnmarkTasks(); }
+
+void MarkActive(const Napi::CallbackInfo& info) {
+  Waker waker = StateArg(info);
+  waker.MarkActive(static_cast<unsigned>(IndexArg(info, 1, "index", kSummaryBitCount - 1)));
+}
+
+void MarkActiveMask(const Napi::CallbackInfo& info) {
+  Waker waker = StateArg(info);
+  Napi::Value value = info[1];
+  if (!value.IsBigInt()) ThrowType(info.Env(), "The \"mask\" argument must be of type bigint. Received " + Describe(value));
+  bool lossless = false;
+  uint64_t mask = value.As<Napi::BigInt>().Uint64Value(&lossless);
+  if (!lossless || (mask & ~kSummaryMask) != 0) {
+    ThrowRange(info.Env(), "The value of \"mask\" is out of range. It must be >= 0n and < 2n ** 62n");
+  }
+  waker.MarkActiveMask(mask);
+}
+
+void TryUnmarkIfEmpty(const Napi::CallbackInfo& info) {
+  Waker waker = StateArg(info);
+  unsigned bitIndex = static_cast<unsigned>(IndexArg(info, 1, "bitIndex", kSummaryBitCount - 1));
+  size_t length = 0;
+  Word* words = WordsArg(info, 2, "words", &length);
+  if (length == 0) ThrowRange(info.Env(), "The \"words\" argument must not be empty");
+  double lastWord = static_cast<double>(length - 1);
+  size_t wordIndex = static_cast<size_t>(info[3].IsUndefined() ? bitIndex : IndexArg(info, 3, "wordIndex", lastWord));
+  if (wordIndex >= length) ThrowRange(info.Env(), "The \"words\" array has no word at index bitIndex");
+  waker.TryUnmarkIfEmpty(bitIndex, words[wordIndex]);
+}
+
+void TryUnmark(const Napi::CallbackInfo& info) {
+  Waker waker = StateArg(info);
+  waker.TryUnmark(static_cast<unsigned>(IndexArg(info, 1, "bitIndex", kSummaryBitCount - 1)));
+}
+
+Napi::Value SummarySelect(const Napi::CallbackInfo& info) {
+  Waker waker = StateArg(info);
+  int found = waker.SummarySelect(static_cast<unsigned>(IndexArg(info, 1, "nearestToIndex", 63)));
+  if (found < 0) return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), found);
+}
+
+Napi::Value TryAcquire(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), StateArg(info).TryAcquire());
+}
+
+// Parks the calling JS thread. Returns true when a permit was taken, false on timeout; when the
+// thread's environment is being torn down it returns false at once without taking a permit
+// (no JS runs after it anyway).
+bool AcquireWithDeadline(const Napi::CallbackInfo& info, Waker waker,
+                         const std::chrono::steady_clock::time_point* deadline) {
+  napi_env env = info.Env();
+  WaitResult result = waker.Acquire(deadline, [env] { return EnvironmentIsStopping(env); });
+  return result == WaitResult::kAcquired;
+}
+
+void Acquire(const Napi::CallbackInfo& info) { AcquireWithDeadline(info, StateArg(info), nullptr); }
+
+Napi::Value AcquireTimeout(const Napi::CallbackInfo& info) {
+  Waker waker = StateArg(info);
+  double ms = NumberArg(info, 1, "timeoutMs");
+  if (!(ms >= 0)) {
+    ThrowRange(info.Env(), "The value of \"timeoutMs\" is out of range. It must be >= 0 (Infinity allowed). Received " +
+                               Describe(info[1]));
+  }
+  bool acquired;
+  if (ms > kForeverMs) {
+    acquired = AcquireWithDeadline(info, waker, nullptr);
+  } else {
+    auto deadline = std::chrono::steady_clock::now() +
+                    std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                        std::chrono::duration<double, std::milli>(ms));
+    acquired = AcquireWithDeadline(info, waker, &deadline);
+  }
+  return Napi::Boolean::New(info.Env(), acquired);
+}
+
+// Returns false (and changes nothing) when permits would pass Number.MAX_SAFE_INTEGER; the
+// TypeScript layer turns that into a RangeError made in the caller's realm.
+Napi::Value Release(const Napi::CallbackInfo& info) {
+  Waker waker = StateArg(info);
+  uint64_t n = IndexArg(info, 1, "n", kMaxSafeInteger);
+  return Napi::Boolean::New(info.Env(), waker.Release(n));
+}
+
+Napi::Value Permits(const Napi::CallbackInfo& info) { return Num(info.Env(), StateArg(info).Permits()); }
+Napi::Value Sleepers(const Napi::CallbackInfo& info) { return Num(info.Env(), StateArg(info).Sleepers()); }
+Napi::Value Parked(const Napi::CallbackInfo& info) { return Num(info.Env(), StateArg(info).Parked()); }
+void RegisterSleeper(const Napi::CallbackInfo& info) { StateArg(info).RegisterSleeper(); }
+void UnregisterSleeper(const Napi::CallbackInfo& info) { StateArg(info).UnregisterSleeper(); }
+Napi::Value RegisterWorker(const Napi::CallbackInfo& info) { return Num(info.Env(), StateArg(info).RegisterWorker()); }
+Napi::Value UnregisterWorker(const Napi::CallbackInfo& info) { return Num(info.Env(), StateArg(info).UnregisterWorker()); }
+Napi::Value WorkerCount(const Napi::CallbackInfo& info) { return Num(info.Env(), StateArg(info).WorkerCount()); }
+
+Napi::Value SyncPartitionSummary(const Napi::CallbackInfo& info) {
+  Waker waker = StateArg(info);
+  size_t length = 0;
+  // Read the leaf array first: start/end are checked against its length.
+  Word* leaves = WordsArg(info, 3, "leafWords", &length);
+  uint64_t start = IndexArg(info, 1, "start", static_cast<double>(length));
+  uint64_t end = IndexArg(info, 2, "end", static_cast<double>(length));
+  if (end < start || end - start > 64) {
+    ThrowRange(info.Env(), "The range [start, end) is out of range. It must satisfy start <= end <= start + 64. Received [" +
+                               std::to_string(start) + ", " + std::to_string(end) + ")");
+  }
+  return Napi::Boolean::New(info.Env(), waker.SyncPartitionSummary(leaves + start, end - start));
+}
+
+Napi::Value PartitionSummary(const Napi::CallbackInfo& info) {
+  return BigUint(info.Env(), StateArg(info).PartitionSummary());
+}
+
+unsigned LeafArg(const Napi::CallbackInfo& info) {
+  return static_cast<unsigned>(IndexArg(info, 1, "localLeafIdx", 63));
+}
+
+Napi::Value PartitionLeafHasWork(const Napi::CallbackInfo& info) {
+  Waker waker = StateArg(info);
+  return Napi::Boolean::New(info.Env(), waker.PartitionLeafHasWork(LeafArg(info)));
+}
+
+Napi::Value MarkPartitionLeafActive(const Napi::CallbackInfo& info) {
+  Waker waker = StateArg(info);
+  return Napi::Boolean::New(info.Env(), waker.MarkPartitionLeafActive(LeafArg(info)));
+}
+
+void ClearPartitionLeaf(const Napi::CallbackInfo& info) {
+  Waker waker = StateArg(info);
+  waker.ClearPartitionLeaf(LeafArg(info));
+}
+
+Napi::Value ParkingSpots(const Napi::CallbackInfo& info) {
+  return Num(info.Env(), parking_lot::SpotCount());
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  struct Entry {
+    const char* name;
+    Napi::Function::Callback callback;
+  };
+  // Void functions are wrapped to return undefined.
+#define WW_VOID(fn) [](const Napi::CallbackInfo& info) -> Napi::Value { fn(info); return info.Env().Undefined(); }
+  const Entry entries[] = {
+      {"format", WW_VOID(Format)},
+      {"isState", IsState},
+      {"status", Status},
+      {"summary", Summary},
+      {"markYield", WW_VOID(MarkYield)},
+      {"tryUnmarkYield", WW_VOID(TryUnmarkYield)},
+      {"markTasks", WW_VOID(MarkTasks)},
+      {"tryUnmarkTasks", WW_VOID(TryUnmarkTasks)},
+      {"markActive", WW_VOID(MarkActive)},
+      {"markActiveMask", WW_VOID(MarkActiveMask)},
+      {"tryUnmarkIfEmpty", WW_VOID(TryUnmarkIfEmpty)},
+      {"tryUnmark", WW_VOID(TryUnmark)},
+      {"summarySelect", SummarySelect},
+      {"tryAcquire", TryAcquire},
+      {"acquire", WW_VOID(Acquire)},
+      {"acquireTimeout", AcquireTimeout},
+      {"release", Release},
+      {"permits", Permits},
+      {"sleepers", Sleepers},
+      {"parked", Parked},
+      {"registerSleeper", WW_VOID(RegisterSleeper)},
+      {"unregisterSleeper", WW_VOID(UnregisterSleeper)},
+      {"registerWorker", RegisterWorker},
+      {"unregisterWorker", UnregisterWorker},
+      {"workerCount", WorkerCount},
+      {"syncPartitionSummary", SyncPartitionSummary},
+      {"partitionSummary", PartitionSummary},
+      {"partitionLeafHasWork", PartitionLeafHasWork},
+      {"markPartitionLeafActive", MarkPartitionLeafActive},
+      {"clearPartitionLeaf", WW_VOID(ClearPartitionLeaf)},
+      {"parkingSpots", ParkingSpots},
+  };
+#undef WW_VOID
+  for (const Entry& entry : entries) {
+    exports.Set(entry.name, Napi::Function::New(env, entry.callback, entry.name));
+  }
+  Napi::Object layout = Napi::Object::New(env);
+  layout.Set("stateWords", Num(env, kStateWords));
+  layout.Set("stateBytes", Num(env, kStateBytes));
+  layout.Set("headerWord", Num(env, kHeaderWord));
+  layout.Set("statusWord", Num(env, kStatusWord));
+  layout.Set("permitsWord", Num(env, kPermitsWord));
+  layout.Set("parkedWord", Num(env, kParkedWord));
+  layout.Set("header", BigUint(env, kHeader));
+  exports.Set("layout", layout);
+  return exports;
+}
+
+}  // namespace
+}  // namespace worker_waker
+
+static Napi::Object InitWorkerWaker(Napi::Env env, Napi::Object exports) {
+  return worker_waker::Init(env, exports);
+}
+
+NODE_API_MODULE(worker_waker, InitWorkerWaker)

@@ -1,0 +1,297 @@
+#include "waker_core.h"
+
+#include <algorithm>
+#include <mutex>
+
+#include "parking_lot.h"
+
+#if defined(_MSC_VER) && !defined(__clang__)
+#include <intrin.h>
+#endif
+
+namespace worker_waker {
+
+int CountTrailingZeros(uint64_t x) {
+#if defined(__GNUC__) || defined(__clang__)
+  return __builtin_ctzll(x);
+#elif defined(_MSC_VER) && (defined(_M_X64) || defined(_M_ARM64))
+  unsigned long index;
+  _BitScanForward64(&index, x);
+  return static_cast<int>(index);
+#else
+  int n = 0;
+  while ((x & 1) == 0) x >>= 1, ++n;
+  return n;
+#endif
+}
+
+int CountLeadingZeros(uint64_t x) {
+#if defined(__GNUC__) || defined(__clang__)
+  return __builtin_clzll(x);
+#elif defined(_MSC_VER) && (defined(_M_X64) || defined(_M_ARM64))
+  unsigned long index;
+  _BitScanReverse64(&index, x);
+  return 63 - static_cast<int>(index);
+#else
+  int n = 0;
+  while ((x & Bit(63)) == 0) x <<= 1, ++n;
+  return n;
+#endif
+}
+
+int PopCount(uint64_t x) {
+#if defined(__GNUC__) || defined(__clang__)
+  return __builtin_popcountll(x);
+#else
+  int n = 0;
+  for (; x != 0; x &= x - 1) ++n;
+  return n;
+#endif
+}
+
+void Waker::Format(Word* words) {
+  // Relaxed is enough for the zeroing: the release store of the header below publishes it, and
+  // every reader first checks the header with an acquire load (IsFormatted).
+  for (size_t i = 0; i < kStateWords; ++i) words[i].store(0, std::memory_order_relaxed);
+  words[kHeaderWord].store(kHeader, std::memory_order_release);
+}
+
+bool Waker::IsFormatted(const Word* words) {
+  return words[kHeaderWord].load(std::memory_order_acquire) == kHeader;
+}
+
+// ---- status word --------------------------------------------------------------------------
+
+void Waker::SetFlags(uint64_t bits) {
+  if (bits == 0) return;
+  // seq_cst: a producer's fetch_or must be ordered after its own write of the signal word and
+  // before its later loads, so that TryUnmarkIfEmpty's clear-then-recheck below sees one or the
+  // other (a store->load pattern that acquire/release cannot order).
+  uint64_t before = word(kStatusWord).fetch_or(bits, std::memory_order_seq_cst);
+  uint64_t newlySet = bits & ~before;
+  if (newlySet != 0) AddPermits(static_cast<uint64_t>(PopCount(newlySet)));
+}
+
+void Waker::ClearFlags(uint64_t bits) {
+  // seq_cst for the same reason as SetFlags: clears take part in the clear-then-recheck order.
+  word(kStatusWord).fetch_and(~bits, std::memory_order_seq_cst);
+}
+
+void Waker::MarkActive(unsigned index) {
+  // Fast path without any write, the common case of many producers on one word. The load is
+  // seq_cst: if it sees the bit still set, that load is ordered before any consumer's clear of
+  // the bit, and that consumer's recheck of the signal word then sees this producer's word
+  // write (made before this call), so it re-marks. See TryUnmarkIfEmpty.
+  if ((word(kStatusWord).load(std::memory_order_seq_cst) & Bit(index)) != 0) return;
+  SetFlags(Bit(index));
+}
+
+void Waker::TryUnmarkIfEmpty(unsigned bitIndex, const Word& signalWord) {
+  // The lost-work window this closes (no false negatives):
+  //   consumer                          producer
+  //   load word == 0
+  //                                     word |= queue bit
+  //                                     MarkActive: load status, bit still set -> return
+  //   clear summary bit
+  //   (without the recheck, the word has work and its summary bit is clear for ever)
+  // With every step seq_cst there is one total order: if the producer's status load saw the
+  // bit set, it came before our clear, so its earlier word write comes before our recheck
+  // below, which therefore sees the word non-empty and re-marks (one permit).
+  if (signalWord.load(std::memory_order_seq_cst) != 0) return;
+  uint64_t bit = Bit(bitIndex);
+  uint64_t before = word(kStatusWord).fetch_and(~bit, std::memory_order_seq_cst);
+  if ((before & bit) == 0) return;  // not ours to recheck: it was clear already
+  if (signalWord.load(std::memory_order_seq_cst) != 0) MarkActive(bitIndex);
+}
+
+void Waker::TryUnmarkTasks() {
+  if ((Status() & kPartitionFlag) == 0) return;
+  uint64_t before = word(kStatusWord).fetch_and(~kPartitionFlag, std::memory_order_seq_cst);
+  if ((before & kPartitionFlag) == 0) return;
+  // Same clear-then-recheck as TryUnmarkIfEmpty, against the partition bitmap: a
+  // MarkPartitionLeafActive that saw the flag set before our clear must be seen here.
+  if (PartitionSummary() != 0) MarkTasks();
+}
+
+int Waker::SummarySelect(unsigned nearest) const {
+  uint64_t summary = Summary();
+  if (summary == 0) return -1;
+  // Bits at or below `nearest`; for nearest == 63, 2 << 63 wraps to 0 and 0 - 1 is all ones.
+  uint64_t atOrBelow = summary & ((uint64_t{2} << nearest) - 1);
+  uint64_t atOrAbove = summary & ~(Bit(nearest) - 1);
+  int below = atOrBelow != 0 ? 63 - CountLeadingZeros(atOrBelow) : -1;
+  int above = atOrAbove != 0 ? CountTrailingZeros(atOrAbove) : -1;
+  if (below < 0) return above;
+  if (above < 0) return below;
+  int target = static_cast<int>(nearest);
+  return target - below <= above - target ? below : above;
+}
+
+// ---- permits ------------------------------------------------------------------------------
+
+bool Waker::TryAcquire() {
+  Word& permits = word(kPermitsWord);
+  // seq_cst load: a parker calls this after incrementing kParkedWord; see WakeParked.
+  uint64_t current = permits.load(std::memory_order_seq_cst);
+  while (current != 0) {
+    // seq_cst success: acquires what the releaser wrote before releasing, and keeps the order
+    // with kParkedWord. On failure `current` is reloaded; relaxed is enough as we only retry.
+    if (permits.compare_exchange_weak(current, current - 1, std::memory_order_seq_cst,
+                                      std::memory_order_relaxed)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void Waker::AddPermits(uint64_t n) {
+  // One permit per 0->1 edge: reaching kMaxPermits this way would take centuries, so edges use a
+  // plain fetch_add. seq_cst: ordered before WakeParked's load (store->load, see there).
+  word(kPermitsWord).fetch_add(n, std::memory_order_seq_cst);
+  WakeParked(n);
+}
+
+bool Waker::Release(uint64_t n) {
+  if (n == 0) return true;
+  Word& permits = word(kPermitsWord);
+  uint64_t current = permits.load(std::memory_order_relaxed);
+  do {
+    if (n > kMaxPermits - current) return false;
+    // seq_cst success for the same reason as AddPermits; relaxed failure only retries.
+  } while (!permits.compare_exchange_weak(current, current + n, std::memory_order_seq_cst,
+                                          std::memory_order_relaxed));
+  WakeParked(n);
+  return true;
+}
+
+void Waker::WakeParked(uint64_t n) {
+  // The sleepers/permits handshake (store->load on both sides, so both are seq_cst):
+  //   releaser                       parker (holds the spot's mutex)
+  //   permits += n                   parked += 1
+  //   load parked                    load permits (TryAcquire)
+  // In the single total order of seq_cst operations one of the two loads comes last and sees
+  // the other side's write: either the parker finds the permit, or we see parked > 0 and go
+  // through the spot's mutex below. The Rust original used relaxed/acq-rel here, which lets
+  // both loads miss on ARM64.
+  uint64_t parked = word(kParkedWord).load(std::memory_order_seq_cst);
+  if (parked == 0) return;  // nobody parked: no lock, no system call
+  ParkingSpot* spot = parking_lot::Visit(key());
+  if (spot == nullptr) return;  // the last parker left meanwhile
+  {
+    // Closes the lost-wakeup window of the original (which notified without the mutex): a
+    // parker holds this mutex from its parked += 1 until its wait releases it atomically, so
+    // once we own it every counted parker is inside wait() and our notify cannot fall into
+    // the gap between its last check and its wait.
+    std::lock_guard<std::mutex> barrier(spot->mutex);
+  }
+  // Notify outside the mutex so the woken thread does not wake up only to block on it.
+  uint64_t wakes = std::min(n, parked);
+  if (wakes >= parked) {
+    spot->wakeup.notify_all();
+  } else {
+    for (uint64_t i = 0; i < wakes; ++i) spot->wakeup.notify_one();
+  }
+  parking_lot::Leave(key(), spot);
+}
+
+WaitResult Waker::Acquire(const std::chrono::steady_clock::time_point* deadline,
+                          const std::function<bool()>& interrupted) {
+  if (TryAcquire()) return WaitResult::kAcquired;
+  using Clock = std::chrono::steady_clock;
+  ParkingSpot* spot = parking_lot::Enter(key());
+  WaitResult result;
+  {
+    std::unique_lock<std::mutex> lock(spot->mutex);
+    // seq_cst: the parker half of the handshake described in WakeParked.
+    word(kParkedWord).fetch_add(1, std::memory_order_seq_cst);
+    for (;;) {
+      if (TryAcquire()) {
+        result = WaitResult::kAcquired;
+        break;
+      }
+      Clock::time_point now = Clock::now();
+      if (deadline != nullptr && now >= *deadline) {
+        result = WaitResult::kTimedOut;  // TryAcquire just failed: that was the last try
+        break;
+      }
+      Clock::time_point wakeAt = now + kParkSlice;
+      if (deadline != nullptr && *deadline < wakeAt) wakeAt = *deadline;
+      if (spot->wakeup.wait_until(lock, wakeAt) == std::cv_status::timeout && interrupted) {
+        // Probe outside the mutex: the probe may call into the host (Node-API).
+        lock.unlock();
+        bool stop = interrupted();
+        lock.lock();
+        if (stop) {
+          result = WaitResult::kInterrupted;
+          break;
+        }
+      }
+    }
+    // seq_cst keeps the count exact for the releasers' loads; we still hold the mutex, so no
+    // releaser can be between its barrier and its notify for us.
+    word(kParkedWord).fetch_sub(1, std::memory_order_seq_cst);
+  }
+  parking_lot::Leave(key(), spot);
+  // A timed-out wait tries once more, after leaving (the original did not).
+  if (result == WaitResult::kTimedOut && TryAcquire()) result = WaitResult::kAcquired;
+  return result;
+}
+
+// ---- counters -----------------------------------------------------------------------------
+
+uint64_t Waker::DecrementToZero(Word& counter) {
+  uint64_t current = counter.load(std::memory_order_seq_cst);
+  // Stops at 0 instead of wrapping (the original wrapped). seq_cst on success keeps counters in
+  // the same order as the status word for observers; failure only retries.
+  while (current != 0 && !counter.compare_exchange_weak(current, current - 1,
+                                                        std::memory_order_seq_cst,
+                                                        std::memory_order_relaxed)) {
+  }
+  return current == 0 ? 0 : current - 1;
+}
+
+uint64_t Waker::Sleepers() const {
+  return word(kSleepersWord).load(std::memory_order_seq_cst) + Parked();
+}
+
+void Waker::RegisterSleeper() { word(kSleepersWord).fetch_add(1, std::memory_order_seq_cst); }
+void Waker::UnregisterSleeper() { DecrementToZero(word(kSleepersWord)); }
+
+uint64_t Waker::RegisterWorker() {
+  return word(kWorkersWord).fetch_add(1, std::memory_order_seq_cst) + 1;
+}
+uint64_t Waker::UnregisterWorker() { return DecrementToZero(word(kWorkersWord)); }
+
+// ---- partition ----------------------------------------------------------------------------
+
+bool Waker::SyncPartitionSummary(const Word* leaves, size_t count) {
+  uint64_t bitmap = 0;
+  for (size_t i = 0; i < count; ++i) {
+    if (leaves[i].load(std::memory_order_seq_cst) != 0) bitmap |= Bit(static_cast<unsigned>(i));
+  }
+  // Replace the whole word (the original kept stale bits outside the range, so the flag could
+  // stick). seq_cst: ordered before the flag update that TryUnmarkTasks rechecks against.
+  word(kPartitionWord).store(bitmap, std::memory_order_seq_cst);
+  if (bitmap != 0) {
+    MarkTasks();
+  } else {
+    TryUnmarkTasks();
+  }
+  return bitmap != 0;
+}
+
+bool Waker::MarkPartitionLeafActive(unsigned leaf) {
+  // seq_cst: pairs with TryUnmarkTasks' clear-then-recheck of this word.
+  uint64_t before = word(kPartitionWord).fetch_or(Bit(leaf), std::memory_order_seq_cst);
+  if (before != 0) return false;
+  MarkTasks();
+  return true;
+}
+
+void Waker::ClearPartitionLeaf(unsigned leaf) {
+  uint64_t bit = Bit(leaf);
+  uint64_t before = word(kPartitionWord).fetch_and(~bit, std::memory_order_seq_cst);
+  if (before == bit) TryUnmarkTasks();  // it was set and it was the last one
+}
+
+}  // namespace worker_waker

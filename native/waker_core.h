@@ -1,0 +1,146 @@
+// worker-waker core: the WorkerWaker algorithm in plain C++ (no Node headers).
+//
+// Mental model: a waker is one 64-bit status word plus a counting semaphore.
+//   bits 0-61  summary: bit i set = signal word i may have work (false positives allowed,
+//              false negatives never)
+//   bit 62     partition flag: tasks are waiting in this worker's partition
+//   bit 63     yield flag
+// Every 0->1 edge of any of those 64 bits adds exactly one permit. Consumers take permits
+// (TryAcquire / Acquire) and then read the summary to find work. A permit released before
+// anyone waits is remembered, so no wakeup is lost.
+//
+// Memory ordering: everything a thread wrote before Release() (or before a Mark* that added a
+// permit) is visible to the thread whose TryAcquire/Acquire takes that permit: both sides touch
+// the permit counter with sequentially consistent read-modify-writes. The two store->load
+// handshakes of the design (permits vs parked; summary bit vs signal word) use seq_cst
+// operations on both sides; each one says why at its definition in waker_core.cc.
+//
+// Lifetime: the state lives in caller-provided memory (a SharedArrayBuffer in Node). A Waker is a
+// view over it and owns nothing; the memory must outlive every call in flight on it.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+
+namespace worker_waker {
+
+using Word = std::atomic<uint64_t>;
+static_assert(sizeof(Word) == sizeof(uint64_t), "a shared word must be a plain 64-bit word");
+static_assert(Word::is_always_lock_free,
+              "JS Atomics and C++ must share lock-free 64-bit atomics on the same address");
+
+// Layout of the shared state, in 64-bit words. Hot fields sit 16 words (128 bytes) apart so
+// that producers and consumers do not false-share a cache line (128 covers the adjacent-line
+// prefetcher on x86 and the 128-byte lines of Apple silicon).
+enum StateWord : size_t {
+  kHeaderWord = 0,        // kMagic | kLayoutVersion << 32, written last when formatting
+  kStatusWord = 16,       // summary bits + control flags
+  kPermitsWord = 32,      // available permits
+  kParkedWord = 33,       // threads inside Acquire's slow path; read by every Release, so it
+                          // shares the permits line: Release touches one line, not two
+  kSleepersWord = 48,     // sleepers registered by RegisterSleeper
+  kWorkersWord = 64,      // RegisterWorker count
+  kPartitionWord = 80,    // cached partition summary (bit i = leaf start+i has work)
+  kStateWords = 96,
+};
+constexpr size_t kStateBytes = kStateWords * sizeof(uint64_t);
+
+constexpr uint32_t kMagic = 0x524b5757;  // "WWKR" little-endian
+constexpr uint32_t kLayoutVersion = 1;
+constexpr uint64_t kHeader = uint64_t{kMagic} | (uint64_t{kLayoutVersion} << 32);
+
+constexpr unsigned kSummaryBitCount = 62;
+constexpr unsigned kPartitionBit = 62;
+constexpr unsigned kYieldBit = 63;
+constexpr uint64_t kSummaryMask = (uint64_t{1} << kSummaryBitCount) - 1;
+constexpr uint64_t kPartitionFlag = uint64_t{1} << kPartitionBit;
+constexpr uint64_t kYieldFlag = uint64_t{1} << kYieldBit;
+// Permits are exposed to JS as a Number; Release refuses to go past Number.MAX_SAFE_INTEGER.
+constexpr uint64_t kMaxPermits = (uint64_t{1} << 53) - 1;
+
+constexpr uint64_t Bit(unsigned index) { return uint64_t{1} << index; }
+
+enum class WaitResult { kAcquired, kTimedOut, kInterrupted };
+
+// How long a parked thread sleeps before it looks again at its interrupt probe (in Node: "is my
+// worker being terminated?"). 20 ms keeps worker.terminate() of a parked worker well under
+// 100 ms while a parked thread wakes only 50 times a second.
+constexpr std::chrono::milliseconds kParkSlice{20};
+
+class Waker {
+ public:
+  explicit Waker(Word* words) : words_(words) {}
+
+  // Zeroes `words` (kStateWords of them) and writes the header last.
+  static void Format(Word* words);
+  // True when `words` holds state written by Format (this layout version).
+  static bool IsFormatted(const Word* words);
+
+  uint64_t Status() const { return word(kStatusWord).load(std::memory_order_seq_cst); }
+  uint64_t Summary() const { return Status() & kSummaryMask; }
+
+  void MarkYield() { SetFlags(kYieldFlag); }
+  void TryUnmarkYield() { ClearFlags(kYieldFlag); }
+  void MarkTasks() { SetFlags(kPartitionFlag); }
+  void TryUnmarkTasks();
+
+  // index < kSummaryBitCount (checked by the caller).
+  void MarkActive(unsigned index);
+  // mask & ~kSummaryMask == 0 (checked by the caller).
+  void MarkActiveMask(uint64_t mask) { SetFlags(mask); }
+  void TryUnmarkIfEmpty(unsigned bitIndex, const Word& signalWord);
+  void TryUnmark(unsigned bitIndex) { ClearFlags(Bit(bitIndex)); }
+  // The set summary bit nearest to `nearest` (< 64), ties to the lower index; -1 when empty.
+  int SummarySelect(unsigned nearest) const;
+
+  bool TryAcquire();
+  // Blocks until a permit is taken, `timeout` passes (if given), or `interrupted()` returns
+  // true (polled every kParkSlice). A timed-out wait tries once more before giving up.
+  WaitResult Acquire(const std::chrono::steady_clock::time_point* deadline,
+                     const std::function<bool()>& interrupted);
+  // Adds n permits and wakes at most min(n, parked) threads; no system call when none is
+  // parked. False (and nothing changed) when permits would pass kMaxPermits.
+  bool Release(uint64_t n);
+  uint64_t Permits() const { return word(kPermitsWord).load(std::memory_order_seq_cst); }
+
+  uint64_t Sleepers() const;
+  void RegisterSleeper();
+  void UnregisterSleeper();
+  uint64_t Parked() const { return word(kParkedWord).load(std::memory_order_seq_cst); }
+
+  uint64_t RegisterWorker();
+  uint64_t UnregisterWorker();
+  uint64_t WorkerCount() const { return word(kWorkersWord).load(std::memory_order_seq_cst); }
+
+  // leaves[0 .. count) are the leaf words of the partition, count <= 64 (checked by caller).
+  bool SyncPartitionSummary(const Word* leaves, size_t count);
+  uint64_t PartitionSummary() const {
+    return word(kPartitionWord).load(std::memory_order_seq_cst);
+  }
+  bool PartitionLeafHasWork(unsigned leaf) const { return (PartitionSummary() & Bit(leaf)) != 0; }
+  bool MarkPartitionLeafActive(unsigned leaf);
+  void ClearPartitionLeaf(unsigned leaf);
+
+  const void* key() const { return words_; }
+
+ private:
+  Word& word(StateWord w) const { return words_[w]; }
+  // Sets `bits` in the status word with one fetch_or and adds one permit per newly set bit.
+  void SetFlags(uint64_t bits);
+  void ClearFlags(uint64_t bits);
+  void AddPermits(uint64_t n);
+  void WakeParked(uint64_t n);
+  static uint64_t DecrementToZero(Word& counter);
+
+  Word* words_;
+};
+
+// Bit helpers that compile on GCC, Clang and MSVC without C++20 <bit>.
+int CountTrailingZeros(uint64_t x);  // x != 0
+int CountLeadingZeros(uint64_t x);   // x != 0
+int PopCount(uint64_t x);
+
+}  // namespace worker_waker
