@@ -49,27 +49,32 @@ std::string Describe(const Napi::Value& value) {
   }
 }
 
-// Returns the words of a BigUint64Array argument, or nullptr when it is not one.
-Word* WordsOf(const Napi::Value& value, size_t* length) {
-  if (!value.IsTypedArray()) return nullptr;
-  Napi::TypedArray array = value.As<Napi::TypedArray>();
-  if (array.TypedArrayType() != napi_biguint64_array) return nullptr;
-  napi_env env = value.Env();
+// Reads a BigUint64Array argument; false when it is not one. An empty (or detached) array gives
+// length 0 and possibly a null pointer: callers check the length before touching a word.
+bool WordsOf(const Napi::Value& value, Word** words, size_t* length) {
+  if (!value.IsTypedArray()) return false;
+  if (value.As<Napi::TypedArray>().TypedArrayType() != napi_biguint64_array) return false;
   void* data = nullptr;
-  size_t count = 0;
   // napi_get_typedarray_info gives the data pointer also for SharedArrayBuffer-backed arrays
-  // (Node 20's napi_get_arraybuffer_info rejects those). A detached buffer has length 0.
-  if (napi_get_typedarray_info(env, value, nullptr, &count, &data, nullptr, nullptr) != napi_ok) {
-    return nullptr;
+  // (Node 20's napi_get_arraybuffer_info rejects those).
+  if (napi_get_typedarray_info(value.Env(), value, nullptr, length, &data, nullptr, nullptr) != napi_ok) {
+    return false;
   }
-  *length = count;
-  return static_cast<Word*>(data);
+  *words = static_cast<Word*>(data);
+  return true;
+}
+
+// The first argument as formatted state (at least kStateWords words), or nullptr.
+Word* StateWordsOf(const Napi::CallbackInfo& info) {
+  Word* words = nullptr;
+  size_t length = 0;
+  if (info.Length() == 0 || !WordsOf(info[0], &words, &length) || length < kStateWords) return nullptr;
+  return words;
 }
 
 Waker StateArg(const Napi::CallbackInfo& info) {
-  size_t length = 0;
-  Word* words = info.Length() > 0 ? WordsOf(info[0], &length) : nullptr;
-  if (words == nullptr || length < kStateWords || !Waker::IsFormatted(words)) {
+  Word* words = StateWordsOf(info);
+  if (words == nullptr || !Waker::IsFormatted(words)) {
     ThrowType(info.Env(),
               "The \"state\" argument must be a BigUint64Array over worker-waker state");
   }
@@ -98,8 +103,8 @@ uint64_t IndexArg(const Napi::CallbackInfo& info, size_t i, const char* name, do
 }
 
 Word* WordsArg(const Napi::CallbackInfo& info, size_t i, const char* name, size_t* length) {
-  Word* words = WordsOf(info[i], length);
-  if (words == nullptr) {
+  Word* words = nullptr;
+  if (!WordsOf(info[i], &words, length)) {
     ThrowType(info.Env(), std::string("The \"") + name + "\" argument must be a BigUint64Array");
   }
   return words;
@@ -124,9 +129,8 @@ bool EnvironmentIsStopping(napi_env env) {
 // ---- exported functions -----------------------------------------------------------------
 
 void Format(const Napi::CallbackInfo& info) {
-  size_t length = 0;
-  Word* words = info.Length() > 0 ? WordsOf(info[0], &length) : nullptr;
-  if (words == nullptr || length < kStateWords) {
+  Word* words = StateWordsOf(info);
+  if (words == nullptr) {
     ThrowType(info.Env(), "The \"state\" argument must be a BigUint64Array of at least " +
                               std::to_string(kStateWords) + " words");
   }
@@ -135,10 +139,8 @@ void Format(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value IsState(const Napi::CallbackInfo& info) {
-  size_t length = 0;
-  Word* words = info.Length() > 0 ? WordsOf(info[0], &length) : nullptr;
-  return Napi::Boolean::New(info.Env(),
-                            words != nullptr && length >= kStateWords && Waker::IsFormatted(words));
+  Word* words = StateWordsOf(info);
+  return Napi::Boolean::New(info.Env(), words != nullptr && Waker::IsFormatted(words));
 }
 
 Napi::Value Status(const Napi::CallbackInfo& info) { return BigUint(info.Env(), StateArg(info).Status()); }

@@ -1,0 +1,110 @@
+'use strict';
+// Randomized differential test: thousands of random operation sequences run against the native
+// waker and against the pure model (test/support/model.js); status, permits, sleepers, worker
+// count and the partition bitmap must agree after every step.
+const { WorkerWaker } = require('..');
+const { WakerModel } = require('./support/model');
+
+// Small deterministic PRNG (mulberry32) so that a failure names a seed that replays it.
+function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomMask(rand) {
+  let mask = 0n;
+  const bits = Math.floor(rand() * 4);
+  for (let i = 0; i < bits; i++) mask |= 1n << BigInt(Math.floor(rand() * 62));
+  return mask;
+}
+
+// Each operation: [name, (rand, words, leaves) => args]. Index arguments lean towards a few
+// values so that edges (set twice, clear twice) happen often.
+const OPERATIONS = [
+  ['markYield', () => []],
+  ['tryUnmarkYield', () => []],
+  ['markTasks', () => []],
+  ['tryUnmarkTasks', () => []],
+  ['markActive', (rand) => [Math.floor(rand() * 8) * 8 % 62]],
+  ['markActiveMask', (rand) => [randomMask(rand)]],
+  ['tryUnmarkIfEmpty', (rand, words) => [Math.floor(rand() * 8) * 8 % 62, words]],
+  ['tryUnmark', (rand) => [Math.floor(rand() * 8) * 8 % 62]],
+  ['summarySelect', (rand) => [Math.floor(rand() * 64)]],
+  ['snapshotSummary', () => []],
+  ['statusBits', () => []],
+  ['tryAcquire', () => []],
+  ['acquireTimeout', () => [0]],
+  ['release', (rand) => [Math.floor(rand() * 3)]],
+  ['registerSleeper', () => []],
+  ['unregisterSleeper', () => []],
+  ['registerWorker', () => []],
+  ['unregisterWorker', () => []],
+  ['syncPartitionSummary', (rand, words, leaves) => {
+    const start = Math.floor(rand() * 16);
+    return [start, start + Math.floor(rand() * 17), leaves];
+  }],
+  ['partitionLeafHasWork', (rand) => [Math.floor(rand() * 16)]],
+  ['markPartitionLeafActive', (rand) => [Math.floor(rand() * 16)]],
+  ['clearPartitionLeaf', (rand) => [Math.floor(rand() * 16)]],
+  // Not waker methods: the environment changes under the waker.
+  ['$toggleWord', (rand) => [Math.floor(rand() * 8) * 8 % 62]],
+  ['$toggleLeaf', (rand) => [Math.floor(rand() * 32)]],
+];
+
+// The model has the same method names, so one observer serves both.
+function observe(waker) {
+  return {
+    status: waker.status(),
+    permits: waker.permits(),
+    sleepers: waker.sleepers(),
+    workers: waker.getWorkerCount(),
+    partition: waker.partitionSummary(),
+  };
+}
+
+const bigintAsString = (_key, value) => (typeof value === 'bigint' ? `${value}n` : value);
+
+function runSequence(seed, steps) {
+  const rand = prng(seed);
+  const waker = new WorkerWaker();
+  const model = new WakerModel();
+  const words = new BigUint64Array(62);
+  const leaves = new BigUint64Array(32);
+  const trace = [];
+  for (let step = 0; step < steps; step++) {
+    const [name, makeArgs] = OPERATIONS[Math.floor(rand() * OPERATIONS.length)];
+    const args = makeArgs(rand, words, leaves);
+    trace.push(`${name}(${args.map((a) => (ArrayBuffer.isView(a) ? '[array]' : String(a))).join(', ')})`);
+    if (name === '$toggleWord') {
+      words[args[0]] = words[args[0]] === 0n ? 1n : 0n;
+      continue;
+    }
+    if (name === '$toggleLeaf') {
+      leaves[args[0]] = leaves[args[0]] === 0n ? 1n : 0n;
+      continue;
+    }
+    const actual = waker[name](...args);
+    const expected = model[name](...args);
+    const got = JSON.stringify({ result: actual, state: observe(waker) }, bigintAsString);
+    const want = JSON.stringify({ result: expected, state: observe(model) }, bigintAsString);
+    // Compare cheaply; on a mismatch let Jest print both sides with the replay context.
+    if (got !== want) {
+      const context = `seed ${seed}, step ${step}: ${trace.slice(-8).join(' ; ')}`;
+      expect({ context, got }).toEqual({ context, got: want });
+    }
+  }
+}
+
+test('native waker matches the model on 3,000 random sequences of 60 steps', () => {
+  for (let seed = 1; seed <= 3000; seed++) runSequence(seed, 60);
+});
+
+test('native waker matches the model on long sequences', () => {
+  for (let seed = 100001; seed <= 100010; seed++) runSequence(seed, 3000);
+});

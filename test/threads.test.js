@@ -1,0 +1,148 @@
+'use strict';
+// One state, many threads: marks and permits cross threads, parked threads wake exactly as many
+// as released, no wakeup is lost, and teardown never hangs on a parked worker.
+const path = require('node:path');
+const { Worker } = require('node:worker_threads');
+const { execFile } = require('node:child_process');
+const { WorkerWaker } = require('..');
+
+const WORKER = path.join(__dirname, 'fixtures', 'waker-worker.js');
+const workers = new Set();
+
+function startWorker(workerData) {
+  const worker = new Worker(WORKER, { workerData });
+  workers.add(worker);
+  worker.once('exit', () => workers.delete(worker));
+  return worker;
+}
+
+const nextMessage = (worker) =>
+  new Promise((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+
+const exited = (worker) => new Promise((resolve) => worker.once('exit', resolve));
+
+// Polls `condition` every few ms; rejects after `timeoutMs` so that a bug fails fast.
+async function waitFor(condition, timeoutMs, what) {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+afterEach(async () => {
+  await Promise.all([...workers].map((worker) => worker.terminate()));
+});
+
+test('a handle in a worker sees the main thread\'s marks and permits', async () => {
+  const waker = new WorkerWaker();
+  waker.markActive(12);
+  waker.markYield();
+  const worker = startWorker({ role: 'observe', buffer: waker.buffer });
+  const seen = await nextMessage(worker);
+  expect(seen).toEqual({ status: (1n << 63n) | (1n << 12n), summary: 1n << 12n, permits: 2 });
+});
+
+test('release(2) with four workers parked wakes exactly two', async () => {
+  const waker = new WorkerWaker();
+  const parked = [0, 1, 2, 3].map(() => startWorker({ role: 'acquire-once', buffer: waker.buffer }));
+  let acquired = 0;
+  for (const worker of parked) worker.on('message', (message) => { if (message === 'acquired') acquired++; });
+  await waitFor(() => waker.sleepers() === 4, 5000, 'four parked workers');
+
+  waker.release(2);
+  await waitFor(() => acquired === 2, 5000, 'two wakes');
+  // Give a wrongly woken third thread time to show up before checking that it did not.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  expect(acquired).toBe(2);
+  expect(waker.sleepers()).toBe(2);
+  expect(waker.permits()).toBe(0);
+
+  waker.release(2); // conservation: the other two take the rest
+  await waitFor(() => acquired === 4, 5000, 'the last two wakes');
+  expect(waker.permits()).toBe(0);
+  expect(waker.sleepers()).toBe(0);
+});
+
+test('a ping-pong of 100,000 rounds with acquireTimeout never times out and ends with zero permits', async () => {
+  const ping = new WorkerWaker();
+  const pong = new WorkerWaker();
+  const rounds = 100000;
+  const common = { role: 'ping-pong', buffer: ping.buffer, rounds, timeoutMs: 5000 };
+  const a = startWorker({ ...common, mine: ping.buffer, theirs: pong.buffer, starts: true });
+  const b = startWorker({ ...common, mine: pong.buffer, theirs: ping.buffer, starts: false });
+  const [resultA, resultB] = await Promise.all([nextMessage(a), nextMessage(b)]);
+  expect(resultA).toEqual({ timeouts: 0 });
+  expect(resultB).toEqual({ timeouts: 0 });
+  expect(ping.permits()).toBe(0);
+  expect(pong.permits()).toBe(0);
+  expect(ping.sleepers() + pong.sleepers()).toBe(0);
+}, 120000);
+
+test('worker.terminate() of a worker parked in acquire() completes within 100 ms', async () => {
+  const waker = new WorkerWaker();
+  const worker = startWorker({ role: 'park-forever', buffer: waker.buffer });
+  await nextMessage(worker);
+  await waitFor(() => waker.sleepers() === 1, 5000, 'the worker to park');
+  const started = process.hrtime.bigint();
+  await worker.terminate();
+  const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+  expect(elapsedMs).toBeLessThan(100);
+  // The terminated waiter took no permit and left no trace.
+  expect(waker.sleepers()).toBe(0);
+  waker.release(1);
+  expect(waker.permits()).toBe(1);
+});
+
+test('process.exit() while a worker is parked exits within 100 ms', async () => {
+  const script = path.join(__dirname, 'fixtures', 'exit-while-parked.js');
+  const { stdout, exitedAt, code, signal } = await new Promise((resolve, reject) => {
+    const child = execFile(process.execPath, [script], { timeout: 10000 }, (error, out) => {
+      if (error && error.killed) reject(new Error('child hung'));
+    });
+    let out = '';
+    child.stdout.on('data', (chunk) => { out += chunk; });
+    child.on('exit', (exitCode, exitSignal) =>
+      resolve({ stdout: out, exitedAt: Date.now(), code: exitCode, signal: exitSignal }));
+  });
+  expect({ code, signal }).toEqual({ code: 0, signal: null });
+  const match = /exiting (\d+)/.exec(stdout);
+  expect(match).not.toBeNull();
+  expect(exitedAt - Number(match[1])).toBeLessThan(100);
+});
+
+test('a waker created in a worker stays usable after that worker exits', async () => {
+  const source = `
+    const { parentPort } = require('node:worker_threads');
+    const { WorkerWaker } = require(${JSON.stringify(require.resolve('..'))});
+    const waker = new WorkerWaker();
+    waker.markActive(20);
+    parentPort.postMessage(waker.buffer);`;
+  const worker = new Worker(source, { eval: true });
+  const buffer = await nextMessage(worker);
+  await exited(worker);
+  const waker = new WorkerWaker(buffer);
+  expect(waker.snapshotSummary()).toBe(1n << 20n);
+  expect(waker.tryAcquire()).toBe(true);
+  // Blocking works too, with a release from another worker.
+  const releaser = new Worker(
+    `const { workerData } = require('node:worker_threads');
+     const { WorkerWaker } = require(${JSON.stringify(require.resolve('..'))});
+     setTimeout(() => new WorkerWaker(workerData).release(1), 20);`,
+    { eval: true, workerData: buffer },
+  );
+  workers.add(releaser);
+  expect(waker.acquireTimeout(5000)).toBe(true);
+  await exited(releaser);
+});
+
+test('the addon works when only workers ever load it', async () => {
+  const script = path.join(__dirname, 'fixtures', 'only-workers.js');
+  const stdout = await new Promise((resolve, reject) => {
+    execFile(process.execPath, [script], { timeout: 15000 }, (error, out) => (error ? reject(error) : resolve(out)));
+  });
+  expect(stdout.trim()).toBe('ok');
+});
