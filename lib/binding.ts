@@ -39,6 +39,8 @@ export interface NativeBinding {
   sleepers(state: StateView): number;
   /** Threads parked inside acquire/acquireTimeout right now. */
   parked(state: StateView): number;
+  /** Parked threads notified by releases so far (each one a system call); a statistic. */
+  notifies(state: StateView): number;
   registerSleeper(state: StateView): void;
   unregisterSleeper(state: StateView): void;
   registerWorker(state: StateView): number;

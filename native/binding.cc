@@ -237,6 +237,7 @@ Napi::Value Release(const Napi::CallbackInfo& info) {
 Napi::Value Permits(const Napi::CallbackInfo& info) { return Num(info.Env(), StateArg(info).Permits()); }
 Napi::Value Sleepers(const Napi::CallbackInfo& info) { return Num(info.Env(), StateArg(info).Sleepers()); }
 Napi::Value Parked(const Napi::CallbackInfo& info) { return Num(info.Env(), StateArg(info).Parked()); }
+Napi::Value Notifies(const Napi::CallbackInfo& info) { return Num(info.Env(), StateArg(info).Notifies()); }
 void RegisterSleeper(const Napi::CallbackInfo& info) { StateArg(info).RegisterSleeper(); }
 void UnregisterSleeper(const Napi::CallbackInfo& info) { StateArg(info).UnregisterSleeper(); }
 Napi::Value RegisterWorker(const Napi::CallbackInfo& info) { return Num(info.Env(), StateArg(info).RegisterWorker()); }
@@ -312,6 +313,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"permits", Permits},
       {"sleepers", Sleepers},
       {"parked", Parked},
+      {"notifies", Notifies},
       {"registerSleeper", WW_VOID(RegisterSleeper)},
       {"unregisterSleeper", WW_VOID(UnregisterSleeper)},
       {"registerWorker", RegisterWorker},

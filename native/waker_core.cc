@@ -9,6 +9,17 @@
 #include <intrin.h>
 #endif
 
+#if defined(WORKER_WAKER_TEST_HOOKS)
+#include "test_hooks.h"
+#define WW_TEST_WINDOW(window) \
+  (test_hooks::widen != nullptr ? test_hooks::widen(test_hooks::window) : void())
+#define WW_PARK_SLICE test_hooks::parkSlice
+#else
+// The production build: no seams, identical code.
+#define WW_TEST_WINDOW(window) ((void)0)
+#define WW_PARK_SLICE kParkSlice
+#endif
+
 namespace worker_waker {
 
 int CountTrailingZeros(uint64_t x) {
@@ -98,6 +109,7 @@ void Waker::TryUnmarkIfEmpty(unsigned bitIndex, const Word& signalWord) {
   // bit set, it came before our clear, so its earlier word write comes before our recheck
   // below, which therefore sees the word non-empty and re-marks (one permit).
   if (signalWord.load(std::memory_order_seq_cst) != 0) return;
+  WW_TEST_WINDOW(kBeforeUnmark);  // a producer may fill the word here
   uint64_t bit = Bit(bitIndex);
   uint64_t before = word(kStatusWord).fetch_and(~bit, std::memory_order_seq_cst);
   if ((before & bit) == 0) return;  // not ours to recheck: it was clear already
@@ -106,6 +118,7 @@ void Waker::TryUnmarkIfEmpty(unsigned bitIndex, const Word& signalWord) {
 
 void Waker::TryUnmarkTasks() {
   if ((Status() & kPartitionFlag) == 0) return;
+  WW_TEST_WINDOW(kBeforeUnmark);  // a leaf may be marked here
   uint64_t before = word(kStatusWord).fetch_and(~kPartitionFlag, std::memory_order_seq_cst);
   if ((before & kPartitionFlag) == 0) return;
   // Same clear-then-recheck as TryUnmarkIfEmpty, against the partition bitmap: a
@@ -186,6 +199,8 @@ void Waker::WakeParked(uint64_t n) {
   }
   // Notify outside the mutex so the woken thread does not wake up only to block on it.
   uint64_t wakes = std::min(n, parked);
+  // Relaxed: a statistic for tests and benchmarks, ordered with nothing.
+  word(kNotifiesWord).fetch_add(wakes, std::memory_order_relaxed);
   if (wakes >= parked) {
     spot->wakeup.notify_all();
   } else {
@@ -214,8 +229,9 @@ WaitResult Waker::Acquire(const std::chrono::steady_clock::time_point* deadline,
         result = WaitResult::kTimedOut;  // TryAcquire just failed: that was the last try
         break;
       }
-      Clock::time_point wakeAt = now + kParkSlice;
+      Clock::time_point wakeAt = now + WW_PARK_SLICE;
       if (deadline != nullptr && *deadline < wakeAt) wakeAt = *deadline;
+      WW_TEST_WINDOW(kBeforeWait);  // the lost-wakeup window: last check done, not yet waiting
       if (spot->wakeup.wait_until(lock, wakeAt) == std::cv_status::timeout && interrupted) {
         // Probe outside the mutex: the probe may call into the host (Node-API).
         lock.unlock();

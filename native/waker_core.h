@@ -42,6 +42,7 @@ enum StateWord : size_t {
   kParkedWord = 33,       // threads inside Acquire's slow path; read by every Release, so it
                           // shares the permits line: Release touches one line, not two
   kSleepersWord = 48,     // sleepers registered by RegisterSleeper
+  kNotifiesWord = 49,     // condition-variable notifications issued so far (a statistic)
   kWorkersWord = 64,      // RegisterWorker count
   kPartitionWord = 80,    // cached partition summary (bit i = leaf start+i has work)
   kStateWords = 96,
@@ -110,6 +111,8 @@ class Waker {
   void RegisterSleeper();
   void UnregisterSleeper();
   uint64_t Parked() const { return word(kParkedWord).load(std::memory_order_seq_cst); }
+  // How many parked threads Release has notified so far: the system calls it made.
+  uint64_t Notifies() const { return word(kNotifiesWord).load(std::memory_order_relaxed); }
 
   uint64_t RegisterWorker();
   uint64_t UnregisterWorker();

@@ -5,6 +5,10 @@ const path = require('node:path');
 const { Worker } = require('node:worker_threads');
 const { execFile } = require('node:child_process');
 const { WorkerWaker } = require('..');
+const { native } = require('../dist/binding');
+
+// Notifications issued by releases on this waker so far: each one is a system call.
+const notifies = (waker) => native.notifies(new BigUint64Array(waker.buffer));
 
 const WORKER = path.join(__dirname, 'fixtures', 'waker-worker.js');
 const workers = new Set();
@@ -54,6 +58,7 @@ test('release(2) with four workers parked wakes exactly two', async () => {
   await waitFor(() => waker.sleepers() === 4, 5000, 'four parked workers');
 
   waker.release(2);
+  expect(notifies(waker)).toBe(2); // min(n, parked) notifications, not four
   await waitFor(() => acquired === 2, 5000, 'two wakes');
   // Give a wrongly woken third thread time to show up before checking that it did not.
   await new Promise((resolve) => setTimeout(resolve, 100));
