@@ -5,7 +5,9 @@
       "sources": [
         "native/binding.cc",
         "native/waker_core.cc",
-        "native/parking_lot.cc"
+        "native/parking_lot.cc",
+        "native/async_waiter.cc",
+        "native/async_binding.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"
@@ -19,7 +21,14 @@
       "cflags_cc": ["-fvisibility=hidden", "-Wall", "-Wextra"],
       "xcode_settings": {
         "GCC_SYMBOLS_PRIVATE_EXTERN": "YES",
-        "MACOSX_DEPLOYMENT_TARGET": "10.15"
+        "WARNING_CFLAGS": ["-Wall", "-Wextra"]
+      },
+      # node-addon-api's except.gypi sets MACOSX_DEPLOYMENT_TARGET 10.7 and a dependency's settings
+      # override the target's own; per-configuration settings are merged last, so 10.15 (Node 20's
+      # own minimum) only sticks here.
+      "configurations": {
+        "Release": { "xcode_settings": { "MACOSX_DEPLOYMENT_TARGET": "10.15" } },
+        "Debug": { "xcode_settings": { "MACOSX_DEPLOYMENT_TARGET": "10.15" } }
       },
       "msvs_settings": {
         "VCCLCompilerTool": { "ExceptionHandling": 1 }

@@ -99,7 +99,8 @@ test('the constructor names the buffer argument', () => {
 
 describe('the addon guards its arguments when loaded directly', () => {
   // Errors made by the addon belong to the outer realm under Jest: compare .name, not classes.
-  const binding = require(path.join(__dirname, '..', 'build', 'Release', 'worker_waker.node'));
+  // The same .node the package loads (build/Release, or a prebuild under PREBUILDS_ONLY=1).
+  const binding = require('node-gyp-build')(path.join(__dirname, '..'));
   const waker = new WorkerWaker();
   const state = new BigUint64Array(waker.buffer);
   const hostile = [undefined, null, 1, 'x', {}, [], new BigUint64Array(4), new BigUint64Array(96), new Float64Array(96), state.subarray(1)];

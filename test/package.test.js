@@ -1,0 +1,270 @@
+'use strict';
+// Packaging: what `npm install worker-waker` gives a user. Packs the package, installs the tarball into
+// an empty project without running any install script (so no compiler is involved), then uses it with
+// PREBUILDS_ONLY=1 from the main thread, a Worker, ES modules and TypeScript.
+//
+// The tree is packed from a scratch copy, so this file never touches the shared build/, dist/ or
+// prebuilds/. Prebuilds are not committed: the copy builds a fresh one for this machine with
+// `npm run prebuildify`, unless PREBUILDS_ONLY is set in the environment, as the release workflow does
+// to test the prebuilds it already built.
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { EXPECTED, GLIBC_FLOOR, identify, versionsAboveFloor, checkPrebuilds } = require('../scripts/check-prebuilds');
+
+const ROOT = path.join(__dirname, '..');
+const FIXTURE = path.join(__dirname, 'fixtures', 'consumer');
+const NAME = require('../package.json').name;
+const TSC = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+const testPrebuiltOnly = Boolean(process.env.PREBUILDS_ONLY);
+
+// Children see a user's environment: none of the npm_* variables of the `npm test` running us.
+const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('npm_')));
+delete baseEnv.PREBUILDS_ONLY;
+
+/** Runs a command to completion (bounded) and returns its stdout; a failure shows its output. */
+function run(file, args, { cwd, env = {}, timeout = 120_000 }) {
+  return execFileSync(file, args, {
+    cwd,
+    env: { ...baseEnv, ...env },
+    timeout,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    shell: process.platform === 'win32' && file === 'npm', // npm is npm.cmd there
+    maxBuffer: 64 * 1024 * 1024,
+  });
+}
+const npm = (args, options) => run('npm', args, options);
+const node = (args, options) => run(process.execPath, args, options);
+const lastJsonLine = (stdout) => JSON.parse(stdout.trim().split('\n').pop());
+
+/** The prebuild this machine loads, as prebuildify names it. */
+const HOST_PREBUILD = (() => {
+  const glibc = process.platform === 'linux' && process.report.getReport().header.glibcVersionRuntime;
+  const libc = process.platform !== 'linux' ? '' : glibc ? '.glibc' : '.musl';
+  return `prebuilds/${process.platform}-${process.arch}/${NAME}${libc}.node`;
+})();
+
+describe('the published package', () => {
+  let tmp;
+  let consumer;
+  let installed;
+  let packedFiles;
+
+  beforeAll(() => {
+    if (testPrebuiltOnly && !fs.existsSync(path.join(ROOT, HOST_PREBUILD))) {
+      throw new Error(`PREBUILDS_ONLY is set but ${HOST_PREBUILD} is missing: run \`npm run prebuildify\` first`);
+    }
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'worker-waker-package-'));
+
+    // A scratch copy of the working tree, without anything built or generated.
+    const stage = path.join(tmp, 'stage');
+    const skip = new Set(['.git', 'node_modules', 'build', 'dist', ...(testPrebuiltOnly ? [] : ['prebuilds'])]);
+    fs.cpSync(ROOT, stage, {
+      recursive: true,
+      filter: (src) => !skip.has(path.relative(ROOT, src).split(path.sep)[0]) && !src.endsWith('.tgz'),
+    });
+    fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(stage, 'node_modules'), 'junction');
+    if (!testPrebuiltOnly) npm(['run', 'prebuildify'], { cwd: stage, timeout: 150_000 });
+
+    // `npm pack` runs `prepare` (tsc) in the copy, as `npm publish` would.
+    const [pack] = JSON.parse(npm(['pack', '--json', '--pack-destination', tmp], { cwd: stage }));
+    packedFiles = pack.files.map((file) => file.path);
+
+    consumer = path.join(tmp, 'consumer');
+    fs.cpSync(FIXTURE, consumer, { recursive: true });
+    npm(
+      ['install', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', path.join(tmp, pack.filename)],
+      { cwd: consumer },
+    );
+    installed = path.join(consumer, 'node_modules', NAME);
+    // The type check needs Node's types, as any TypeScript project using worker_threads has them.
+    fs.mkdirSync(path.join(consumer, 'node_modules', '@types'), { recursive: true });
+    fs.symlinkSync(
+      path.join(ROOT, 'node_modules', '@types', 'node'),
+      path.join(consumer, 'node_modules', '@types', 'node'),
+      'junction',
+    );
+  }, 180_000);
+
+  afterAll(() => {
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  test('ships the runtime, the types, the sources to build from and a prebuild; no tests or TS sources', () => {
+    for (const file of [
+      'package.json',
+      'LICENSE',
+      'binding.gyp',
+      'dist/index.js',
+      'dist/index.mjs',
+      'dist/index.d.ts',
+      'dist/index.d.mts',
+      'native/binding.cc',
+      'native/waker_core.h',
+      HOST_PREBUILD,
+    ]) {
+      expect(packedFiles).toContain(file);
+    }
+    // Everything gyp compiles must ship, or building from source fails for users.
+    const gyp = fs.readFileSync(path.join(ROOT, 'binding.gyp'), 'utf8');
+    for (const source of gyp.match(/native\/[\w.-]+\.cc/g)) expect(packedFiles).toContain(source);
+    const unwanted = packedFiles.filter((file) => /^(test|lib|scripts|bench|\.github)\/|\.map$|^tsconfig/.test(file));
+    expect(unwanted).toEqual([]);
+  });
+
+  test('installs with scripts off (no compiler) and runs on the prebuild in the main thread and a Worker', () => {
+    expect(fs.existsSync(path.join(installed, 'build'))).toBe(false);
+    const result = lastJsonLine(
+      node([path.join(consumer, 'main.cjs')], { cwd: consumer, env: { PREBUILDS_ONLY: '1' }, timeout: 30_000 }),
+    );
+    expect(result).toEqual({
+      exitCode: 0,
+      permitsAfterWorker: 1, // 2 released - 2 taken by the worker + 1 for bit 7's 0→1 edge
+      woken: true,
+      permitsLeft: 0,
+      summary: String(1n << 7n),
+      binary: path.join(...HOST_PREBUILD.split('/')),
+    });
+  });
+
+  test('the prebuild is a binary for this OS, CPU and libc (as scripts/check-prebuilds.js reads it)', () => {
+    const got = identify(fs.readFileSync(path.join(installed, HOST_PREBUILD)));
+    const format = { linux: 'elf', darwin: 'mach-o', win32: 'pe' }[process.platform];
+    expect(got).toMatchObject({ format, cpu: process.arch });
+    if (process.platform === 'linux') expect(got.libc).toBe(HOST_PREBUILD.includes('.musl.') ? 'musl' : 'glibc');
+  });
+
+  test('import and require give the same class', () => {
+    const result = lastJsonLine(
+      node([path.join(consumer, 'esm.mjs')], { cwd: consumer, env: { PREBUILDS_ONLY: '1' }, timeout: 30_000 }),
+    );
+    expect(result).toEqual({ sameClass: true, permits: 1, took: true });
+  });
+
+  test('TypeScript resolves the types through both the require and import conditions', () => {
+    // --traceResolution shows where each import landed; tsc fails on a type error or an unused
+    // @ts-expect-error, so the misuse lines in the fixtures prove the types are not `any`.
+    const trace = node([TSC, '-p', consumer, '--traceResolution'], { cwd: consumer, timeout: 60_000 });
+    const resolved = [...trace.matchAll(/Module name 'worker-waker' was successfully resolved to '([^']+)'/g)].map(
+      (m) => path.relative(installed, m[1]).split(path.sep).join('/'),
+    );
+    expect(new Set(resolved)).toEqual(new Set(['dist/index.d.ts', 'dist/index.d.mts']));
+  });
+
+  test('with no binary that fits, require throws one error naming the system and how to build', () => {
+    // WORKER_WAKER_PREBUILD points node-gyp-build at an empty folder: nothing fits.
+    const empty = fs.mkdtempSync(path.join(tmp, 'empty-'));
+    const result = lastJsonLine(
+      node([path.join(consumer, 'load-error.cjs')], {
+        cwd: consumer,
+        env: { PREBUILDS_ONLY: '1', WORKER_WAKER_PREBUILD: empty },
+        timeout: 30_000,
+      }),
+    );
+    expect(result).toMatchObject({ loaded: false, name: 'Error', code: 'ERR_WORKER_WAKER_NO_BINARY', hasCause: true });
+    expect(result.message).toContain(`${process.platform}-${process.arch}`);
+    expect(result.message).toContain(`Node ${process.version}`);
+    if (process.platform === 'linux') expect(result.message).toMatch(/\((glibc [\d.]+|musl)\)/);
+    expect(result.message).toContain('npm rebuild worker-waker');
+    expect(result.message).toContain('PREBUILDS_ONLY');
+    expect(result.message).toContain('No native build was found');
+  });
+
+  test('the shipped sources build from source when asked (npm rebuild --build-from-source)', () => {
+    npm(['rebuild', NAME], { cwd: consumer, env: { npm_config_build_from_source: 'true' }, timeout: 150_000 });
+    const built = path.join(installed, 'build', 'Release', 'worker_waker.node');
+    expect(fs.existsSync(built)).toBe(true);
+    // Without PREBUILDS_ONLY, node-gyp-build prefers the fresh build over the prebuild.
+    const result = lastJsonLine(node([path.join(consumer, 'main.cjs')], { cwd: consumer, timeout: 30_000 }));
+    expect(result).toMatchObject({ exitCode: 0, woken: true, permitsLeft: 0, binary: path.join('build', 'Release', 'worker_waker.node') });
+  }, 180_000);
+});
+
+describe('scripts/check-prebuilds.js', () => {
+  // Minimal headers: enough bytes for identify(), plus the strings it looks for.
+  function elf(machine, extra) {
+    const bytes = Buffer.alloc(64);
+    bytes.writeUInt32BE(0x7f454c46, 0);
+    bytes.writeUInt16LE(machine, 18);
+    return Buffer.concat([bytes, Buffer.from(extra, 'latin1')]);
+  }
+  function macho(cpu) {
+    const bytes = Buffer.alloc(32);
+    bytes.writeUInt32LE(0xfeedfacf, 0);
+    bytes.writeUInt32LE(cpu, 4);
+    return bytes;
+  }
+  function pe(machine) {
+    const bytes = Buffer.alloc(0x100);
+    bytes.write('MZ', 0, 'latin1');
+    bytes.writeUInt32LE(0x80, 0x3c);
+    bytes.writeUInt32BE(0x50450000, 0x80);
+    bytes.writeUInt16LE(machine, 0x84);
+    return bytes;
+  }
+  const glibcLibs = '\0libstdc++.so.6\0libc.so.6\0GLIBC_2.2.5\0GLIBC_2.17\0GLIBCXX_3.4.21\0';
+  const muslLibs = (arch) => `\0libstdc++.so.6\0libc.musl-${arch}.so.1\0`;
+  const release = {
+    [`linux-x64/${NAME}.glibc.node`]: elf(0x3e, glibcLibs),
+    [`linux-x64/${NAME}.musl.node`]: elf(0x3e, muslLibs('x86_64')),
+    [`linux-arm64/${NAME}.glibc.node`]: elf(0xb7, glibcLibs),
+    [`linux-arm64/${NAME}.musl.node`]: elf(0xb7, muslLibs('aarch64')),
+    [`darwin-x64/${NAME}.node`]: macho(0x01000007),
+    [`darwin-arm64/${NAME}.node`]: macho(0x0100000c),
+    [`win32-x64/${NAME}.node`]: pe(0x8664),
+  };
+  function writeTree(files) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'worker-waker-prebuilds-'));
+    for (const [file, bytes] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+      fs.writeFileSync(path.join(dir, file), bytes);
+    }
+    return dir;
+  }
+  const dirs = [];
+  const tree = (files) => {
+    const dir = writeTree(files);
+    dirs.push(dir);
+    return dir;
+  };
+  afterAll(() => dirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
+
+  test('expects the seven release targets', () => {
+    expect(Object.keys(EXPECTED).sort()).toEqual(Object.keys(release).sort());
+  });
+
+  test('accepts a complete release', () => {
+    expect(checkPrebuilds(tree(release))).toEqual([]);
+  });
+
+  test('names a missing binary, an unexpected one, and one built for the wrong CPU or libc', () => {
+    const broken = { ...release, [`linux-x64/${NAME}.node`]: elf(0x3e, glibcLibs) };
+    delete broken[`darwin-x64/${NAME}.node`];
+    broken[`linux-arm64/${NAME}.glibc.node`] = elf(0x3e, glibcLibs); // an x64 build under arm64
+    broken[`linux-x64/${NAME}.musl.node`] = elf(0x3e, glibcLibs); // a glibc build tagged musl
+    expect(checkPrebuilds(tree(broken)).sort()).toEqual(
+      [
+        `darwin-x64/${NAME}.node: missing`,
+        `linux-arm64/${NAME}.glibc.node: cpu is x64, expected arm64`,
+        `linux-x64/${NAME}.musl.node: libc is glibc, expected musl`,
+        `linux-x64/${NAME}.node: not expected (the tarball would ship it)`,
+      ].sort(),
+    );
+  });
+
+  test('rejects a glibc build that needs a newer glibc or libstdc++ than the floor', () => {
+    const [glibcMajor, glibcMinor] = GLIBC_FLOOR.GLIBC;
+    const atFloor = `\0libc.so.6\0GLIBC_${glibcMajor}.${glibcMinor}\0GLIBCXX_${GLIBC_FLOOR.GLIBCXX.join('.')}\0`;
+    expect(versionsAboveFloor(elf(0x3e, atFloor))).toEqual([]);
+    const tooNew = `\0libc.so.6\0GLIBC_2.2.5\0GLIBC_${glibcMajor}.${glibcMinor + 3}\0GLIBCXX_3.4.${GLIBC_FLOOR.GLIBCXX[2] + 1}\0`;
+    expect(versionsAboveFloor(elf(0x3e, tooNew))).toEqual([
+      `GLIBCXX_3.4.${GLIBC_FLOOR.GLIBCXX[2] + 1}`,
+      `GLIBC_${glibcMajor}.${glibcMinor + 3}`,
+    ]);
+    const problems = checkPrebuilds(tree({ ...release, [`linux-arm64/${NAME}.glibc.node`]: elf(0xb7, tooNew) }));
+    expect(problems).toEqual([expect.stringMatching(/^linux-arm64\/.*: needs GLIBCXX_3\.4\.\d+, GLIBC_2\.\d+, newer/)]);
+  });
+
+});

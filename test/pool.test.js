@@ -1,0 +1,193 @@
+'use strict';
+// The example pool (examples/pool): every task runs exactly once with the right result, full
+// queues push back on the submitter, task errors reject only their own promise, and shutdown
+// (drain or cancel, or a process that never closes its pool) ends cleanly and quickly.
+const path = require('node:path');
+const { execFile } = require('node:child_process');
+const { Worker } = require('node:worker_threads');
+const { Pool } = require('../examples/pool/pool');
+const L = require('../examples/pool/layout');
+const mix = require('../examples/pool/tasks');
+
+const TASK = path.join(__dirname, 'fixtures', 'signal-pool-task.js');
+const CHILD = path.join(__dirname, 'fixtures', 'signal-pool-child.js');
+const CLAIMER = path.join(__dirname, 'fixtures', 'signal-ring-claimer.js');
+const SLOW = (microseconds) => 1e6 + microseconds; // the fixture spins that long, returns its input
+
+// A small pool, so that queues fill and rings wrap many times.
+const SMALL = { filename: TASK, threads: 2, words: 2, queuesPerWord: 2, queueCapacity: 16, chunk: 4, batch: 8 };
+
+const pools = new Set();
+function makePool(options) {
+  const pool = new Pool(options);
+  pools.add(pool);
+  return pool;
+}
+
+afterEach(async () => {
+  await Promise.all([...pools].map((pool) => pool.destroy()));
+  pools.clear();
+});
+
+// Rejects after `ms` so that a hang fails the test instead of timing out the suite.
+function within(ms, promise, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took more than ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+test('every task runs exactly once with its own result, through full queues, then close() joins the workers', async () => {
+  const pool = makePool(SMALL);
+  expect(pool.capacity).toBe(64);
+  const N = 20000;
+  const results = await within(15000, Promise.all(Array.from({ length: N }, (_, x) => pool.run(x))), 'the run');
+  const wrong = results.filter((r, x) => r !== mix(x)).length;
+  expect(wrong).toBe(0);
+  expect(pool.pending).toBe(0);
+
+  expect(await within(6000, pool.close(), 'close()')).toBe(0); // no worker had to be terminated
+  const stats = pool.stats();
+  // Conservation: tasks in == tasks run == results out. A task run twice would show here, and one
+  // lost would never have resolved.
+  expect(stats).toMatchObject({ submitted: N, completed: N, tasksRun: N, failed: 0, cancelled: 0 });
+  expect(stats.batches).toBeLessThanOrEqual(N);
+  expect(() => pool.trySubmit(1)).toThrow(expect.objectContaining({ code: 'ERR_POOL_CLOSED' }));
+  await expect(pool.run(1)).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED' });
+});
+
+test('workers racing to claim from one ring get every task exactly once', async () => {
+  // The pool rarely has two workers on one ring (take() hands a word to one worker), so race the
+  // claim itself: three workers drain one pre-filled ring, one to three tasks per claim.
+  const N = 1 << 18;
+  const layout = L.createLayout({ threads: 1, words: 1, queuesPerWord: 1, queueCapacity: N });
+  const view = L.viewLayout(layout);
+  for (let id = 0; id < N; id++) {
+    view.queueIds[id] = id;
+    view.queueArgs[id] = id * 2;
+  }
+  Atomics.store(view.queueHeaders, L.TAIL, N);
+  const counts = new SharedArrayBuffer(N * 4);
+  const gate = new SharedArrayBuffer(4);
+  const claimers = [1, 2, 3].map((batch) => new Worker(CLAIMER, { workerData: { layout, counts, gate, batch } }));
+  const messages = (worker) => {
+    const queue = [];
+    const waiting = [];
+    worker.on('message', (m) => (waiting.length > 0 ? waiting.shift().resolve(m) : queue.push(m)));
+    worker.on('error', (e) => waiting.splice(0).forEach((w) => w.reject(e)));
+    return () => (queue.length > 0 ? Promise.resolve(queue.shift()) : new Promise((resolve, reject) => waiting.push({ resolve, reject })));
+  };
+  const next = claimers.map(messages);
+  try {
+    await within(10000, Promise.all(next.map((n) => n())), 'the claimers to start');
+    Atomics.store(new Int32Array(gate), 0, 1);
+    Atomics.notify(new Int32Array(gate), 0);
+    const totals = next.map((n) => n());
+    const claimed = await within(10000, Promise.all(totals), 'the claimers');
+    expect(claimed.reduce((a, b) => a + b, 0)).toBe(N);
+    const claimCounts = new Int32Array(counts);
+    const wrong = claimCounts.findIndex((n) => n !== 1);
+    expect(wrong === -1 ? 'every id once' : `id ${wrong} claimed ${claimCounts[wrong]} times`).toBe('every id once');
+    expect(Atomics.load(view.queueHeaders, L.HEAD)).toBe(N);
+  } finally {
+    await Promise.all(claimers.map((worker) => worker.terminate()));
+  }
+});
+
+test('a full pool pushes back: trySubmit returns null and run() waits for room', async () => {
+  const pool = makePool(SMALL);
+  await within(5000, pool.ready(), 'ready()');
+  const admitted = [];
+  for (let x = 0; x < pool.capacity; x++) admitted.push(pool.trySubmit(x));
+  expect(admitted.every((p) => p instanceof Promise)).toBe(true);
+  // Nothing can have been collected yet (collection runs on later turns of the event loop).
+  expect(pool.trySubmit(999)).toBeNull();
+  const late = pool.run(12345);
+  expect(pool.pending).toBe(pool.capacity); // run() did not admit past the bound
+  expect(await within(5000, late, 'the waiting run()')).toBe(mix(12345));
+  expect(await Promise.all(admitted)).toEqual(Array.from({ length: pool.capacity }, (_, x) => mix(x)));
+  expect(pool.stats().submitted).toBe(pool.capacity + 1);
+});
+
+test('a task that throws rejects only its own promise', async () => {
+  const pool = makePool(SMALL);
+  const inputs = Array.from({ length: 500 }, (_, i) => (i % 7 === 3 ? -i : i));
+  const outcomes = await within(
+    10000,
+    Promise.all(inputs.map((x) => pool.run(x).then((value) => ({ value }), (error) => ({ error })))),
+    'the run',
+  );
+  inputs.forEach((x, i) => {
+    if (x < 0) {
+      // The error is cloned from the worker: check its shape, not its realm.
+      expect(outcomes[i].error).toMatchObject({ name: 'RangeError', message: `negative input ${x}` });
+    } else {
+      expect(outcomes[i]).toEqual({ value: mix(x) });
+    }
+  });
+  expect(await within(6000, pool.close(), 'close()')).toBe(0);
+  const failures = inputs.filter((x) => x < 0).length;
+  expect(pool.stats()).toMatchObject({ failed: failures, completed: inputs.length - failures, tasksRun: inputs.length });
+});
+
+test('close() waits for every task already submitted', async () => {
+  const pool = makePool(SMALL);
+  const tasks = Array.from({ length: 40 }, () => pool.run(SLOW(500)));
+  const closed = pool.close();
+  expect(await within(10000, Promise.all(tasks), 'the tasks')).toEqual(tasks.map(() => SLOW(500)));
+  expect(await within(6000, closed, 'close()')).toBe(0);
+  expect(pool.stats()).toMatchObject({ completed: 40, tasksRun: 40, cancelled: 0 });
+});
+
+test('destroy() cancels: tasks that never ran reject with AbortError, the others ran exactly once', async () => {
+  const pool = makePool(SMALL);
+  await within(5000, pool.ready(), 'ready()');
+  const outcomes = Array.from({ length: 64 }, () =>
+    pool.trySubmit(SLOW(2000)).then(
+      () => 'ran',
+      (error) => error,
+    ),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  expect(await within(6000, pool.destroy(), 'destroy()')).toBe(0);
+  const settled = await within(1000, Promise.all(outcomes), 'the cancelled tasks');
+  const ran = settled.filter((o) => o === 'ran').length;
+  const aborted = settled.filter((o) => o !== 'ran');
+  for (const error of aborted) expect(error).toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
+  // 64 tasks of 2 ms on 2 workers take 64 ms; workers stop after the batch in hand (8 tasks).
+  expect(aborted.length).toBeGreaterThan(0);
+  expect(pool.stats()).toMatchObject({ completed: ran, cancelled: aborted.length, tasksRun: ran });
+  expect(pool.pending).toBe(0);
+});
+
+test('bad options are refused', () => {
+  expect(() => new Pool({ filename: 'relative.js' })).toThrow(TypeError);
+  expect(() => new Pool({ filename: TASK, threads: 0 })).toThrow(/"threads" option must be an integer from 1 to 64\. Received 0/);
+  expect(() => new Pool({ filename: TASK, queueCapacity: 24 })).toThrow(/power of two/);
+  expect(() => new Pool({ filename: TASK, words: 63 })).toThrow(RangeError);
+  expect(() => new Pool({ filename: TASK, threads: '2' })).toThrow(/"threads" option must be of type number/);
+  expect(() => new Pool({ filename: TASK, words: 62, queuesPerWord: 64, queueCapacity: 1 << 20 })).toThrow(/at most 4194304/);
+});
+
+describe('a process using the pool exits 0, quickly, without a signal', () => {
+  const runChild = (mode) =>
+    new Promise((resolve) => {
+      const started = Date.now();
+      execFile(process.execPath, [CHILD, mode], { timeout: 15000 }, (error, stdout, stderr) => {
+        resolve({ code: error ? error.code : 0, signal: error ? error.signal : null, stdout, stderr, ms: Date.now() - started });
+      });
+    });
+
+  test.each([
+    ['forget', /^ok$/], // never closed: an idle pool does not keep the process alive
+    ['close', /^ok terminated=0$/],
+    ['destroy-busy', /^ok terminated=0 aborted=true$/],
+    ['exit-while-pending', /^ok$/],
+  ])('%s', async (mode, expected) => {
+    const child = await runChild(mode);
+    expect({ code: child.code, signal: child.signal, stderr: child.stderr }).toEqual({ code: 0, signal: null, stderr: '' });
+    expect(child.stdout.trim()).toMatch(expected);
+    expect(child.ms).toBeLessThan(10000);
+  });
+});
