@@ -53,9 +53,51 @@ export interface NativeBinding {
   clearPartitionLeaf(state: StateView, localLeafIdx: number): void;
   /** Parking spots alive in this process (a spot lives only while threads park or wake). */
   parkingSpots(): number;
+  /**
+   * acquireAsync, native half (native/async_binding.cc). Returns 0 when a permit was taken at
+   * once (only when this thread has no pending call on `state`), -1 when none was and `wait` is
+   * false, else the id of the waiter that now counts one more pending call; it later calls
+   * `dispatch(id, n)` on this thread with n grants for the n oldest pending calls.
+   */
+  asyncAcquire(state: StateView, dispatch: (id: number, n: number) => void, wait: boolean): number;
+  /** One pending call of waiter `id` gave up; a grant already taken for it moves on or goes back. */
+  asyncCancel(state: StateView, id: number): void;
+  /** Whether waiter `id` keeps the event loop alive. */
+  asyncRef(state: StateView, id: number, ref: boolean): void;
+  /** acquireAsync waiter threads running for `state` in this process (they exit after 1 s idle). */
+  asyncWaiterThreads(state: StateView): number;
 }
 
 type Loader = (dir: string) => unknown;
 const loadAddon = require('node-gyp-build') as Loader;
 
-export const native = loadAddon(path.join(__dirname, '..')) as NativeBinding;
+export const native = load(path.join(__dirname, '..')) as NativeBinding;
+
+/** node-gyp-build picks build/Release, else the prebuild for this system; else one clear error. */
+function load(root: string): unknown {
+  try {
+    return loadAddon(root);
+  } catch (cause) {
+    const lines = [
+      `worker-waker: no usable native binary for ${describeSystem()}.`,
+      'To build one from source, install Python 3 and a C++17 compiler ' +
+        '(https://github.com/nodejs/node-gyp#installation), then run `npm rebuild worker-waker` ' +
+        '(install scripts must be allowed).',
+    ];
+    if (process.env['PREBUILDS_ONLY']) lines.push('PREBUILDS_ONLY is set, so binaries built from source were skipped.');
+    lines.push(`Cause: ${String(cause instanceof Error ? cause.message : cause).split('\n')[0]}`);
+    throw Object.assign(new Error(lines.join('\n'), { cause }), { code: 'ERR_WORKER_WAKER_NO_BINARY' });
+  }
+}
+
+/** "linux-x64 (glibc 2.36), Node v20.20.2 (Node-API 9)": what a prebuild must match. */
+function describeSystem(): string {
+  let libc = '';
+  if (process.platform === 'linux') {
+    // The report header names the glibc the process runs on; it is absent on musl.
+    const report = process.report.getReport() as { header?: { glibcVersionRuntime?: string } };
+    const glibc = report.header?.glibcVersionRuntime;
+    libc = glibc ? ` (glibc ${glibc})` : ' (musl)';
+  }
+  return `${process.platform}-${process.arch}${libc}, Node ${process.version} (Node-API ${process.versions.napi})`;
+}

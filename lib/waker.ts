@@ -1,5 +1,6 @@
 import { types } from 'node:util';
 
+import { acquireAsync, type AcquireAsyncOptions } from './acquire-async';
 import { native, type StateView } from './binding';
 import { checkBigUint64Array, checkInteger, invalidType, invalidReceiver, outOfRange } from './errors';
 
@@ -177,6 +178,28 @@ export class WorkerWaker {
     if (typeof timeoutMs !== 'number') throw invalidType('timeoutMs', 'of type number', timeoutMs);
     if (!(timeoutMs >= 0)) throw outOfRange('timeoutMs', '>= 0 (Infinity allowed)', timeoutMs);
     return native.acquireTimeout(state, timeoutMs);
+  }
+
+  /**
+   * Waits for a permit without blocking the event loop, like `timers/promises`: resolves `true`
+   * once a permit is taken, `false` when `options.timeout` ms pass first. A permit that is
+   * there now is taken at once; otherwise a native thread of the addon's own waits (never a
+   * libuv threadpool thread) and pending calls of one thread are served first-come
+   * first-served. A timeout or abort that races a grant never loses the permit.
+   *
+   * A pending call keeps the event loop alive like a timer unless `ref: false`. When the
+   * thread's environment goes away (worker exit or `terminate()`, end of the process), pending
+   * calls stay pending for ever and permits taken for them go back to the waker.
+   *
+   * Option errors reject, as in `timers/promises`: `TypeError` (`ERR_INVALID_ARG_TYPE`) when
+   * `options` is not an object, `timeout` not a number, `signal` not an AbortSignal or `ref`
+   * not a boolean; `RangeError` (`ERR_OUT_OF_RANGE`) when `timeout` is negative or NaN. An
+   * aborted signal rejects with an `AbortError` (`code` `'ABORT_ERR'`, `cause` the signal's
+   * reason), at once when it is already aborted.
+   * @throws TypeError (synchronously, like every method) when `this` is not a WorkerWaker.
+   */
+  acquireAsync(options?: AcquireAsyncOptions): Promise<boolean> {
+    return acquireAsync(WorkerWaker.#stateOf(this, 'acquireAsync'), options);
   }
 
   /**

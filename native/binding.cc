@@ -9,6 +9,7 @@
 #include <cmath>
 #include <string>
 
+#include "async_binding.h"
 #include "parking_lot.h"
 #include "waker_core.h"
 
@@ -339,6 +340,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   layout.Set("parkedWord", Num(env, kParkedWord));
   layout.Set("header", BigUint(env, kHeader));
   exports.Set("layout", layout);
+  InitAsyncExports(env, exports);  // acquireAsync: native/async_binding.cc
   return exports;
 }
 

@@ -169,7 +169,9 @@ bool Waker::Release(uint64_t n) {
   Word& permits = word(kPermitsWord);
   uint64_t current = permits.load(std::memory_order_relaxed);
   do {
-    if (n > kMaxPermits - current) return false;
+    // Edges add permits without this check, so `current` may already exceed the limit; test
+    // that first, or the subtraction wraps and the limit stops holding.
+    if (current > kMaxPermits || n > kMaxPermits - current) return false;
     // seq_cst success for the same reason as AddPermits; relaxed failure only retries.
   } while (!permits.compare_exchange_weak(current, current + n, std::memory_order_seq_cst,
                                           std::memory_order_relaxed));

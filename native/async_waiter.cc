@@ -1,0 +1,168 @@
+#include "async_waiter.h"
+
+#include <algorithm>
+#include <system_error>
+#include <unordered_map>
+#include <utility>
+
+namespace worker_waker {
+namespace {
+
+// Running waiter threads per state, a statistic for tests. Never destroyed, like the parking
+// lot: a waiter thread may still be finishing while static destructors run at exit.
+struct ThreadCounts {
+  std::mutex lock;
+  std::unordered_map<const void*, uint64_t> byState;
+};
+
+ThreadCounts& Counts() {
+  static ThreadCounts* counts = new ThreadCounts();
+  return *counts;
+}
+
+void CountThread(const void* state, bool started) {
+  ThreadCounts& counts = Counts();
+  std::lock_guard<std::mutex> guard(counts.lock);
+  if (started) {
+    ++counts.byState[state];
+  } else if (--counts.byState[state] == 0) {
+    counts.byState.erase(state);
+  }
+}
+
+}  // namespace
+
+AsyncWaiter::~AsyncWaiter() { Stop(); }
+
+uint64_t AsyncWaiter::RunningThreads(const void* state) {
+  ThreadCounts& counts = Counts();
+  std::lock_guard<std::mutex> guard(counts.lock);
+  auto found = counts.byState.find(state);
+  return found == counts.byState.end() ? 0 : found->second;
+}
+
+bool AsyncWaiter::Start() {
+  CountThread(waker_.key(), true);
+  try {
+    thread_ = std::thread([this] {
+      Run();
+      CountThread(waker_.key(), false);
+    });
+    return true;
+  } catch (const std::system_error&) {  // out of threads: refuse demand instead of crashing
+    CountThread(waker_.key(), false);
+    std::lock_guard<std::mutex> lock(mutex_);
+    retired_ = true;
+    return false;
+  }
+}
+
+bool AsyncWaiter::TryTakeNow() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  // Only when nobody here waits: a permit that shows up while calls are pending belongs to the
+  // oldest of them, and the waiter thread is about to take it.
+  return demand_ == 0 && ready_ == 0 && waker_.TryAcquire();
+}
+
+bool AsyncWaiter::AddDemand() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (retired_ || stop_) return false;
+  if (demand_++ == 0) idle_.notify_one();  // the thread lingers only while demand_ == 0
+  return true;
+}
+
+void AsyncWaiter::Cancel() {
+  bool giveBack = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (demand_ > 0) {
+      --demand_;  // grants in flight stay with the next pending calls (FIFO)
+    } else if (ready_ > 0) {
+      --ready_;  // every remaining call is covered: this call's grant goes back
+      giveBack = true;
+    }
+  }
+  // Outside the lock: Release may take the parking spot's mutex and wake threads.
+  if (giveBack) GiveBack(1);
+}
+
+uint64_t AsyncWaiter::TakeReady() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  notified_ = false;
+  return std::exchange(ready_, 0);
+}
+
+void AsyncWaiter::GiveBack(uint64_t n) {
+  // These permits were taken from this very counter, so it cannot pass kMaxPermits unless other
+  // threads released close to 2^53 permits meanwhile; Release refuses (and drops them) then.
+  if (n != 0) waker_.Release(n);
+}
+
+void AsyncWaiter::RequestStop() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  stop_ = true;
+  // A thread parked in Waker::Acquire sees stop_ at its next slice (kParkSlice, 20 ms).
+  idle_.notify_one();
+}
+
+void AsyncWaiter::Stop() {
+  RequestStop();
+  if (thread_.joinable()) thread_.join();
+  uint64_t undelivered;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    demand_ = 0;
+    undelivered = std::exchange(ready_, 0);
+  }
+  GiveBack(undelivered);
+}
+
+bool AsyncWaiter::ShouldLeaveAcquire() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return stop_ || demand_ == 0;
+}
+
+void AsyncWaiter::Run() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (!stop_) {
+    if (demand_ == 0) {
+      if (!idle_.wait_for(lock, kLinger, [this] { return demand_ != 0 || stop_; })) {
+        retired_ = true;  // from now on AddDemand refuses: the JS side starts a fresh waiter
+        lock.unlock();
+        sink_->Retired();
+        return;
+      }
+      continue;
+    }
+    lock.unlock();
+    // Parks on the state's parking spot like any acquire(), so release() wakes us with the
+    // same handshake. The probe runs between 20 ms slices: it ends the wait on stop or when
+    // every pending call gave up (a permit taken right then is given back below).
+    WaitResult result = waker_.Acquire(nullptr, [this] { return ShouldLeaveAcquire(); });
+    lock.lock();
+    if (result != WaitResult::kAcquired) continue;
+    // Batch: take what else is there for the calls still pending before telling JS once.
+    uint64_t taken = 1;
+    while (taken < demand_ && waker_.TryAcquire()) ++taken;
+    uint64_t granted = std::min(taken, demand_);  // calls may have given up while we waited
+    demand_ -= granted;
+    ready_ += granted;
+    bool notify = granted != 0 && !notified_;
+    if (notify) notified_ = true;
+    lock.unlock();
+    GiveBack(taken - granted);
+    if (notify && !sink_->Notify()) {
+      // The JS side is gone (its environment is shutting down): nothing will take the grants.
+      lock.lock();
+      stop_ = true;
+      demand_ = 0;
+      uint64_t undelivered = std::exchange(ready_, 0);
+      lock.unlock();
+      GiveBack(undelivered);
+      return;
+    }
+    lock.lock();
+  }
+}
+
+}  // namespace worker_waker
