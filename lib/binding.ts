@@ -12,6 +12,10 @@ export interface NativeLayout {
   readonly statusWord: number;
   readonly permitsWord: number;
   readonly parkedWord: number;
+  readonly sleepersWord: number;
+  readonly partitionWord: number;
+  readonly workersWord: number;
+  readonly maxPermits: number;
   readonly header: bigint;
 }
 
@@ -35,6 +39,10 @@ export interface NativeBinding {
   acquireTimeout(state: StateView, timeoutMs: number): boolean;
   /** False, with nothing changed, when permits would pass Number.MAX_SAFE_INTEGER. */
   release(state: StateView, n: number): boolean;
+  /** Wakes at most min(n, parked) parked threads (for permits added from JS). */
+  wakeParked(state: StateView, n: number): void;
+  /** Turns spinning before parking on or off for the whole process; returns the old setting. */
+  setSpinEnabled(enabled: boolean): boolean;
   permits(state: StateView): number;
   sleepers(state: StateView): number;
   /** Threads parked inside acquire/acquireTimeout right now. */

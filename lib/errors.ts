@@ -20,8 +20,20 @@ function describe(value: unknown): string {
       return `function ${value.name || '<anonymous>'}`;
     default:
       if (value === null) return 'null';
-      return `an instance of ${(value as object).constructor?.name ?? 'Object'}`;
+      return `an instance of ${constructorName(value as object)}`;
   }
+}
+
+// The class name of an object, found without running any of its code: no getters, no Proxy
+// traps (a hostile argument must not be able to turn a TypeError into something else).
+function constructorName(value: object): string {
+  if (types.isProxy(value)) return 'Proxy';
+  const prototype: unknown = Object.getPrototypeOf(value);
+  if (prototype === null || typeof prototype !== 'object' || types.isProxy(prototype)) return 'Object';
+  const constructor = Object.getOwnPropertyDescriptor(prototype, 'constructor')?.value;
+  if (typeof constructor !== 'function' || types.isProxy(constructor)) return 'Object';
+  const name = Object.getOwnPropertyDescriptor(constructor, 'name')?.value;
+  return typeof name === 'string' && name !== '' ? name : 'Object';
 }
 
 function withCode<E extends Error>(error: E, code: string): E {

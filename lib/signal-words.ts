@@ -2,7 +2,7 @@ import { types } from 'node:util';
 
 import { native, type StateView } from './binding';
 import { checkInteger, invalidReceiver, invalidType } from './errors';
-import { WorkerWaker } from './waker';
+import { isWorkerWaker, type WorkerWaker } from './waker';
 
 const WORD_COUNT = 62;
 const QUEUE_COUNT = WORD_COUNT * 64;
@@ -36,10 +36,10 @@ export class SignalWords {
    * @param buffer words made by another `SignalWords` (`signals.buffer`), possibly in another
    *   thread. Omit it to create fresh, empty words.
    * @throws TypeError when `waker` is not a `WorkerWaker`, or `buffer` is not a
-   *   `SharedArrayBuffer` of at least 496 bytes (62 words).
+   *   `SharedArrayBuffer` of at least 496 bytes (62 words), or holds a waker's state.
    */
   constructor(waker: WorkerWaker, buffer?: SharedArrayBuffer) {
-    if (!(waker instanceof WorkerWaker)) throw invalidType('waker', 'an instance of WorkerWaker', waker);
+    if (!isWorkerWaker(waker)) throw invalidType('waker', 'an instance of WorkerWaker', waker);
     // `waker.buffer` brand-checks the waker (a fake with WorkerWaker.prototype throws here).
     const state = new BigUint64Array(waker.buffer, 0, native.layout.stateWords);
     if (buffer === undefined) {
@@ -48,6 +48,9 @@ export class SignalWords {
       throw invalidType('buffer', 'a SharedArrayBuffer of signal words', buffer);
     } else if (buffer.byteLength < WORDS_BYTES) {
       throw invalidType('buffer', `a SharedArrayBuffer of at least ${WORDS_BYTES} bytes (62 signal words)`, buffer);
+    } else if (buffer.byteLength >= native.layout.stateBytes && native.isState(new BigUint64Array(buffer, 0, native.layout.stateWords))) {
+      // Signal words written over a waker's state would corrupt that waker.
+      throw invalidType('buffer', 'a SharedArrayBuffer of signal words, not one holding worker-waker state', buffer);
     }
     this.#words = new BigUint64Array(buffer, 0, WORD_COUNT);
     this.#waker = waker;

@@ -6,7 +6,36 @@ import { checkBigUint64Array, checkInteger, invalidType, invalidReceiver, outOfR
 
 const { layout } = native;
 const SUMMARY_LIMIT = 1n << 62n;
+const SUMMARY_MASK = SUMMARY_LIMIT - 1n;
 const SUMMARY_BITS = 62;
+const PARTITION_FLAG = 1n << 62n;
+const YIELD_FLAG = 1n << 63n;
+const BIT = Array.from({ length: 64 }, (_, i) => 1n << BigInt(i));
+const MAX_PERMITS = BigInt(layout.maxPermits);
+// Word indices of the shared state (native/waker_core.h, StateWord). A binary from another
+// version could lay the words out differently: refuse it rather than read the wrong words.
+for (const key of ['statusWord', 'permitsWord', 'parkedWord', 'sleepersWord', 'workersWord', 'partitionWord', 'maxPermits'] as const) {
+  if (typeof layout[key] !== 'number') {
+    throw new Error(`worker-waker: the native binary does not match this version of the package (layout.${key})`);
+  }
+}
+const STATUS = layout.statusWord;
+const PERMITS = layout.permitsWord;
+const PARKED = layout.parkedWord;
+const SLEEPERS = layout.sleepersWord;
+const WORKERS = layout.workersWord;
+const PARTITION = layout.partitionWord;
+
+// Fast paths. A Node-API call costs ~30 ns plus its argument checks, several times a JS
+// `Atomics` operation, so the hottest calls touch the shared words straight from JS: pure reads,
+// the no-write case of markActive, and the permit counter (tryAcquire, release). The C++ core
+// (native/waker_core.cc) stays the definition of the semantics: each fast path below mirrors
+// one core function step by step, and JS `Atomics` operations are sequentially consistent, the
+// same ordering the core uses on the same words, so the handshakes described there hold across
+// the two languages. Everything that parks, wakes or rechecks goes through the core.
+
+/** True when `value` is a WorkerWaker (internal; set by the class's static block). */
+export let isWorkerWaker: (value: unknown) => value is WorkerWaker;
 
 /**
  * A cross-thread wake-up primitive: a 64-bit status word (62 summary bits, a partition flag
@@ -22,6 +51,12 @@ const SUMMARY_BITS = 62;
  */
 export class WorkerWaker {
   readonly #state: StateView;
+
+  static {
+    // A brand check that runs no user code (no getters, no Proxy traps), for lib/ internals.
+    isWorkerWaker = (value: unknown): value is WorkerWaker =>
+      typeof value === 'object' && value !== null && #state in value;
+  }
 
   /**
    * @param buffer state made by another `WorkerWaker` (`waker.buffer`), possibly in another
@@ -49,8 +84,13 @@ export class WorkerWaker {
   }
 
   static #stateOf(self: unknown, method: string): StateView {
-    if (typeof self === 'object' && self !== null && #state in self) return (self as WorkerWaker).#state;
-    throw invalidReceiver('WorkerWaker', method);
+    // Reading a private field is JS's own brand check: it throws a TypeError for any receiver
+    // that is not a WorkerWaker, which we replace with one that names the method.
+    try {
+      return (self as WorkerWaker).#state;
+    } catch {
+      throw invalidReceiver('WorkerWaker', method);
+    }
   }
 
   /** The shared state; pass it to other threads and attach with `new WorkerWaker(buffer)`. */
@@ -60,13 +100,13 @@ export class WorkerWaker {
 
   /** The raw 64-bit status word: summary bits 0–61, partition flag 62, yield flag 63. */
   status(): bigint {
-    return native.status(WorkerWaker.#stateOf(this, 'status'));
+    return Atomics.load(WorkerWaker.#stateOf(this, 'status'), STATUS);
   }
 
   /** The two control bits, yield first. */
   statusBits(): [isYield: boolean, isPartitionActive: boolean] {
-    const status = native.status(WorkerWaker.#stateOf(this, 'statusBits'));
-    return [(status >> 63n) === 1n, ((status >> 62n) & 1n) === 1n];
+    const status = Atomics.load(WorkerWaker.#stateOf(this, 'statusBits'), STATUS);
+    return [(status & YIELD_FLAG) !== 0n, (status & PARTITION_FLAG) !== 0n];
   }
 
   /** Sets the yield flag (bit 63); adds one permit if it was clear. */
@@ -100,6 +140,9 @@ export class WorkerWaker {
   markActive(index: number): void {
     const state = WorkerWaker.#stateOf(this, 'markActive');
     checkInteger(index, 'index', 0, SUMMARY_BITS - 1);
+    // The core's fast path (Waker::MarkActive): a bit already set needs no write. The load is
+    // sequentially consistent, as the core's, for TryUnmarkIfEmpty's clear-then-recheck.
+    if ((Atomics.load(state, STATUS) & BIT[index]!) !== 0n) return;
     native.markActive(state, index);
   }
 
@@ -137,12 +180,12 @@ export class WorkerWaker {
 
   /** Bits 0–61 of the status word: which signal words may have work. */
   snapshotSummary(): bigint {
-    return native.summary(WorkerWaker.#stateOf(this, 'snapshotSummary'));
+    return Atomics.load(WorkerWaker.#stateOf(this, 'snapshotSummary'), STATUS) & SUMMARY_MASK;
   }
 
   /** Same as `snapshotSummary()`. */
   summaryBits(): bigint {
-    return native.summary(WorkerWaker.#stateOf(this, 'summaryBits'));
+    return Atomics.load(WorkerWaker.#stateOf(this, 'summaryBits'), STATUS) & SUMMARY_MASK;
   }
 
   /**
@@ -157,7 +200,16 @@ export class WorkerWaker {
 
   /** Takes one permit if there is one; never blocks. */
   tryAcquire(): boolean {
-    return native.tryAcquire(WorkerWaker.#stateOf(this, 'tryAcquire'));
+    const state = WorkerWaker.#stateOf(this, 'tryAcquire');
+    // Waker::TryAcquire in JS: a sequentially consistent compare-and-swap loop on the permit
+    // word, which orders this thread after the releaser of the permit it takes.
+    let current = Atomics.load(state, PERMITS);
+    while (current !== 0n) {
+      const seen = Atomics.compareExchange(state, PERMITS, current, current - 1n);
+      if (seen === current) return true;
+      current = seen;
+    }
+    return false;
   }
 
   /**
@@ -211,19 +263,34 @@ export class WorkerWaker {
   release(n: number): void {
     const state = WorkerWaker.#stateOf(this, 'release');
     checkInteger(n, 'n', 0, Number.MAX_SAFE_INTEGER);
-    if (!native.release(state, n)) {
-      throw outOfRange('n', `at most ${Number.MAX_SAFE_INTEGER - native.permits(state)} (permits would pass Number.MAX_SAFE_INTEGER)`, n);
+    if (n === 0) return;
+    // Waker::Release in JS: add the permits with a sequentially consistent compare-and-swap
+    // (refusing to pass the limit), then read the parked count, also sequentially consistent:
+    // a parker counts itself before its last look at the permits, so one of the two sees the
+    // other (see Waker::WakeParked). Only when a thread is parked does the core wake it.
+    const add = BigInt(n);
+    let current = Atomics.load(state, PERMITS);
+    for (;;) {
+      if (current > MAX_PERMITS || add > MAX_PERMITS - current) {
+        const room = current > MAX_PERMITS ? 0n : MAX_PERMITS - current;
+        throw outOfRange('n', `at most ${room} (permits would pass Number.MAX_SAFE_INTEGER)`, n);
+      }
+      const seen = Atomics.compareExchange(state, PERMITS, current, current + add);
+      if (seen === current) break;
+      current = seen;
     }
+    if (Atomics.load(state, PARKED) !== 0n) native.wakeParked(state, n);
   }
 
   /** Permits available now. */
   permits(): number {
-    return native.permits(WorkerWaker.#stateOf(this, 'permits'));
+    return Number(Atomics.load(WorkerWaker.#stateOf(this, 'permits'), PERMITS));
   }
 
   /** Threads parked in `acquire*` plus those registered with `registerSleeper()`. */
   sleepers(): number {
-    return native.sleepers(WorkerWaker.#stateOf(this, 'sleepers'));
+    const state = WorkerWaker.#stateOf(this, 'sleepers');
+    return Number(Atomics.load(state, SLEEPERS) + Atomics.load(state, PARKED));
   }
 
   /** Counts the caller as a sleeper (call before the last check for work). */
@@ -248,7 +315,7 @@ export class WorkerWaker {
 
   /** The current worker count. */
   getWorkerCount(): number {
-    return native.workerCount(WorkerWaker.#stateOf(this, 'getWorkerCount'));
+    return Number(Atomics.load(WorkerWaker.#stateOf(this, 'getWorkerCount'), WORKERS));
   }
 
   /**
@@ -268,14 +335,14 @@ export class WorkerWaker {
 
   /** The cached partition bitmap. */
   partitionSummary(): bigint {
-    return native.partitionSummary(WorkerWaker.#stateOf(this, 'partitionSummary'));
+    return Atomics.load(WorkerWaker.#stateOf(this, 'partitionSummary'), PARTITION);
   }
 
   /** Whether leaf `localLeafIdx` (0–63) is set in the partition bitmap. */
   partitionLeafHasWork(localLeafIdx: number): boolean {
     const state = WorkerWaker.#stateOf(this, 'partitionLeafHasWork');
     checkInteger(localLeafIdx, 'localLeafIdx', 0, 63);
-    return native.partitionLeafHasWork(state, localLeafIdx);
+    return (Atomics.load(state, PARTITION) & BIT[localLeafIdx]!) !== 0n;
   }
 
   /**

@@ -53,12 +53,13 @@ std::string Describe(const Napi::Value& value) {
 // Reads a BigUint64Array argument; false when it is not one. An empty (or detached) array gives
 // length 0 and possibly a null pointer: callers check the length before touching a word.
 bool WordsOf(const Napi::Value& value, Word** words, size_t* length) {
-  if (!value.IsTypedArray()) return false;
-  if (value.As<Napi::TypedArray>().TypedArrayType() != napi_biguint64_array) return false;
+  napi_typedarray_type type;
   void* data = nullptr;
-  // napi_get_typedarray_info gives the data pointer also for SharedArrayBuffer-backed arrays
-  // (Node 20's napi_get_arraybuffer_info rejects those).
-  if (napi_get_typedarray_info(value.Env(), value, nullptr, length, &data, nullptr, nullptr) != napi_ok) {
+  // One call does the whole check: it fails (napi_invalid_arg) for anything but a typed array,
+  // and it gives the data pointer also for SharedArrayBuffer-backed arrays (Node 20's
+  // napi_get_arraybuffer_info rejects those). Every export pays for this, so keep it to one.
+  if (napi_get_typedarray_info(value.Env(), value, &type, length, &data, nullptr, nullptr) != napi_ok ||
+      type != napi_biguint64_array) {
     return false;
   }
   *words = static_cast<Word*>(data);
@@ -235,6 +236,21 @@ Napi::Value Release(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), waker.Release(n));
 }
 
+// The JS fast path of release() adds permits with Atomics and calls this only when a thread is
+// parked (kParkedWord != 0).
+void WakeParked(const Napi::CallbackInfo& info) {
+  Waker waker = StateArg(info);
+  waker.WakeParked(IndexArg(info, 1, "n", kMaxSafeInteger));
+}
+
+// Process-wide switch for spinning before parking (benchmarks; WORKER_WAKER_SPIN=0 at start-up).
+Napi::Value SetSpinEnabled(const Napi::CallbackInfo& info) {
+  if (!info[0].IsBoolean()) ThrowType(info.Env(), "The \"enabled\" argument must be of type boolean");
+  bool before = SpinEnabled();
+  worker_waker::SetSpinEnabled(info[0].As<Napi::Boolean>().Value());
+  return Napi::Boolean::New(info.Env(), before);
+}
+
 Napi::Value Permits(const Napi::CallbackInfo& info) { return Num(info.Env(), StateArg(info).Permits()); }
 Napi::Value Sleepers(const Napi::CallbackInfo& info) { return Num(info.Env(), StateArg(info).Sleepers()); }
 Napi::Value Parked(const Napi::CallbackInfo& info) { return Num(info.Env(), StateArg(info).Parked()); }
@@ -311,6 +327,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"acquire", WW_VOID(Acquire)},
       {"acquireTimeout", AcquireTimeout},
       {"release", Release},
+      {"wakeParked", WW_VOID(WakeParked)},
+      {"setSpinEnabled", SetSpinEnabled},
       {"permits", Permits},
       {"sleepers", Sleepers},
       {"parked", Parked},
@@ -338,6 +356,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   layout.Set("statusWord", Num(env, kStatusWord));
   layout.Set("permitsWord", Num(env, kPermitsWord));
   layout.Set("parkedWord", Num(env, kParkedWord));
+  layout.Set("sleepersWord", Num(env, kSleepersWord));
+  layout.Set("partitionWord", Num(env, kPartitionWord));
+  layout.Set("workersWord", Num(env, kWorkersWord));
+  layout.Set("maxPermits", Num(env, kMaxPermits));
   layout.Set("header", BigUint(env, kHeader));
   exports.Set("layout", layout);
   InitAsyncExports(env, exports);  // acquireAsync: native/async_binding.cc

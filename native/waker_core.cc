@@ -1,6 +1,8 @@
 #include "waker_core.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
 
 #include "parking_lot.h"
@@ -49,6 +51,44 @@ int CountLeadingZeros(uint64_t x) {
   return n;
 #endif
 }
+
+namespace {
+
+// Tells the CPU we are in a spin-wait loop (saves power, frees the sibling hyperthread).
+inline void CpuRelax() {
+#if defined(_MSC_VER) && !defined(__clang__) && (defined(_M_X64) || defined(_M_IX86))
+  _mm_pause();
+#elif defined(_MSC_VER) && !defined(__clang__) && defined(_M_ARM64)
+  __yield();
+#elif defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+  __asm__ __volatile__("yield");
+#else
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+#endif
+}
+
+bool SpinEnabledByEnvironment() {
+  const char* value = std::getenv("WORKER_WAKER_SPIN");
+  return value == nullptr || std::strcmp(value, "0") != 0;
+}
+
+// Relaxed: a configuration flag; a thread that sees the old value spins (or not) once more.
+std::atomic<bool> spinEnabled{SpinEnabledByEnvironment()};
+
+// Per-thread spin statistics: whether spinning pays depends on who runs beside this thread.
+struct SpinHistory {
+  unsigned failures = 0;               // spins in a row that found no permit
+  unsigned skip = 0;                   // parks left before the next spin
+  unsigned backoff = kSpinBackoffMin;  // next value of `skip`
+};
+thread_local SpinHistory spinHistory;
+
+}  // namespace
+
+void SetSpinEnabled(bool enabled) { spinEnabled.store(enabled, std::memory_order_relaxed); }
+bool SpinEnabled() { return spinEnabled.load(std::memory_order_relaxed); }
 
 int PopCount(uint64_t x) {
 #if defined(__GNUC__) || defined(__clang__)
@@ -211,9 +251,41 @@ void Waker::WakeParked(uint64_t n) {
   parking_lot::Leave(key(), spot);
 }
 
+bool Waker::SpinForPermit() {
+  SpinHistory& history = spinHistory;
+  if (!SpinEnabled()) return false;
+  if (history.skip > 0) {
+    --history.skip;
+    return false;
+  }
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point giveUpAt = Clock::now() + kSpinBudget;
+  for (unsigned poll = 1;; ++poll) {
+    CpuRelax();
+    // Relaxed: only a hint that a permit may be there; TryAcquire then takes it with seq_cst.
+    if (word(kPermitsWord).load(std::memory_order_relaxed) != 0 && TryAcquire()) {
+      history.failures = 0;
+      history.backoff = kSpinBackoffMin;
+      return true;
+    }
+    if (poll % 16 == 0 && Clock::now() >= giveUpAt) break;  // reading the clock costs ~20 ns
+  }
+  if (++history.failures >= kSpinFailureLimit) {
+    history.failures = 0;
+    history.skip = history.backoff;
+    history.backoff = std::min(history.backoff * 2, kSpinBackoffMax);
+  }
+  return false;
+}
+
 WaitResult Waker::Acquire(const std::chrono::steady_clock::time_point* deadline,
                           const std::function<bool()>& interrupted) {
   if (TryAcquire()) return WaitResult::kAcquired;
+  // A spinning thread is not counted as parked, so a release that lands meanwhile skips the
+  // mutex and the notify entirely. Skipped for a zero timeout, which must not wait at all.
+  if ((deadline == nullptr || *deadline > std::chrono::steady_clock::now()) && SpinForPermit()) {
+    return WaitResult::kAcquired;
+  }
   using Clock = std::chrono::steady_clock;
   ParkingSpot* spot = parking_lot::Enter(key());
   WaitResult result;
