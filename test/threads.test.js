@@ -72,19 +72,32 @@ test('release(2) with four workers parked wakes exactly two', async () => {
   expect(waker.sleepers()).toBe(0);
 });
 
-test('a ping-pong of 100,000 rounds with acquireTimeout never times out and ends with zero permits', async () => {
-  const ping = new WorkerWaker();
-  const pong = new WorkerWaker();
-  const rounds = 100000;
-  const common = { role: 'ping-pong', buffer: ping.buffer, rounds, timeoutMs: 5000 };
-  const a = startWorker({ ...common, mine: ping.buffer, theirs: pong.buffer, starts: true });
-  const b = startWorker({ ...common, mine: pong.buffer, theirs: ping.buffer, starts: false });
-  const [resultA, resultB] = await Promise.all([nextMessage(a), nextMessage(b)]);
-  expect(resultA).toEqual({ timeouts: 0 });
-  expect(resultB).toEqual({ timeouts: 0 });
-  expect(ping.permits()).toBe(0);
-  expect(pong.permits()).toBe(0);
-  expect(ping.sleepers() + pong.sleepers()).toBe(0);
+// With spinning off every hand-over parks and is notified: the lost-wakeup window between a
+// sleeper's last check and its wait is crossed 100,000 times. With spinning on (the default),
+// most hand-overs are caught by the spin and the rest park.
+test.each([
+  ['off', false],
+  ['on', true],
+])('a ping-pong of 100,000 rounds (spinning %s) never times out and ends with zero permits', async (_label, spin) => {
+  const wasOn = native.setSpinEnabled(spin);
+  try {
+    const ping = new WorkerWaker();
+    const pong = new WorkerWaker();
+    const rounds = 100000;
+    const common = { role: 'ping-pong', buffer: ping.buffer, rounds, timeoutMs: 5000 };
+    const a = startWorker({ ...common, mine: ping.buffer, theirs: pong.buffer, starts: true });
+    const b = startWorker({ ...common, mine: pong.buffer, theirs: ping.buffer, starts: false });
+    const [resultA, resultB] = await Promise.all([nextMessage(a), nextMessage(b)]);
+    expect(resultA).toEqual({ timeouts: 0 });
+    expect(resultB).toEqual({ timeouts: 0 });
+    expect(ping.permits()).toBe(0);
+    expect(pong.permits()).toBe(0);
+    expect(ping.sleepers() + pong.sleepers()).toBe(0);
+    // Spinning off: the hand-overs really went through parked threads and notifications.
+    if (!spin) expect(notifies(ping) + notifies(pong)).toBeGreaterThan(0);
+  } finally {
+    native.setSpinEnabled(wasOn);
+  }
 }, 120000);
 
 test('worker.terminate() of a worker parked in acquire() completes within 100 ms', async () => {
@@ -150,4 +163,30 @@ test('the addon works when only workers ever load it', async () => {
     execFile(process.execPath, [script], { timeout: 15000 }, (error, out) => (error ? reject(error) : resolve(out)));
   });
   expect(stdout.trim()).toBe('ok');
+});
+
+describe('spinning before parking', () => {
+  const runChild = (script, env) =>
+    new Promise((resolve, reject) => {
+      execFile(process.execPath, ['-e', script], { timeout: 15000, env: { ...process.env, ...env }, cwd: __dirname },
+        (error, out) => (error ? reject(error) : resolve(out)));
+    });
+  const probe = "process.stdout.write(String(require('../dist/binding').native.setSpinEnabled(true)))";
+
+  test('is on by default and off with WORKER_WAKER_SPIN=0', async () => {
+    expect(await runChild(probe, { WORKER_WAKER_SPIN: '' })).toBe('true');
+    expect(await runChild(probe, { WORKER_WAKER_SPIN: '1' })).toBe('true');
+    expect(await runChild(probe, { WORKER_WAKER_SPIN: '0' })).toBe('false');
+  });
+
+  test('a parked thread does not burn a core while idle', async () => {
+    const script = path.join(__dirname, 'fixtures', 'idle-cpu.js');
+    const stdout = await new Promise((resolve, reject) => {
+      execFile(process.execPath, [script], { timeout: 15000 }, (error, out) => (error ? reject(error) : resolve(out)));
+    });
+    const { cpuMicros, idleMs } = JSON.parse(stdout);
+    // A busy-waiting thread would use about idleMs of CPU; parked in 20 ms slices it uses a
+    // few ms. A quarter leaves room for a noisy machine.
+    expect(cpuMicros / 1000).toBeLessThan(idleMs / 4);
+  });
 });
