@@ -1,6 +1,6 @@
 // Type tests for the public API: `tsc -p test/types` must pass. Every `@ts-expect-error` line is
 // a misuse the types must reject (tsc fails if any of them compiles).
-import { WorkerWaker } from '../..';
+import { AbortError, SignalWords, WorkerWaker, type AcquireAsyncOptions } from '../..';
 
 const waker = new WorkerWaker();
 const attached: WorkerWaker = new WorkerWaker(waker.buffer);
@@ -39,3 +39,29 @@ void notNumber;
 waker.buffer = new SharedArrayBuffer(8);
 // @ts-expect-error: release needs a count
 waker.release();
+
+// acquireAsync and its options
+const options: AcquireAsyncOptions = { timeout: 10, signal: AbortSignal.timeout(100), ref: false };
+const pending: Promise<boolean> = waker.acquireAsync(options);
+void pending.catch((error: unknown) => error instanceof AbortError);
+void waker.acquireAsync();
+// @ts-expect-error: timeout is a number
+void waker.acquireAsync({ timeout: '10' });
+// @ts-expect-error: ref is a boolean
+void waker.acquireAsync({ ref: 1 });
+
+// SignalWords
+const signals = new SignalWords(waker);
+const again = new SignalWords(new WorkerWaker(waker.buffer), signals.buffer);
+const newlySet: boolean = again.set(3967);
+const wasSet: boolean = signals.clear(0);
+const isSet: boolean = signals.isSet(5);
+const bits: bigint = signals.take(61);
+const words: BigUint64Array = signals.words;
+const bound: WorkerWaker = signals.waker;
+void [newlySet, wasSet, isSet, bits, words, bound];
+// @ts-expect-error: a SignalWords needs a waker
+new SignalWords();
+// @ts-expect-error: take returns a bigint
+const notNumber2: number = signals.take(0);
+void notNumber2;
