@@ -1,0 +1,617 @@
+// Native stress driver for the WorkerWaker core (no Node): hammers native/waker_core.* and
+// native/parking_lot.* from several std::threads and checks what must hold once they settle.
+// Built and run under ThreadSanitizer and under AddressSanitizer + UBSan by
+// scripts/test-native.sh (`npm run test:native`); exits 1 on the first broken invariant.
+//
+//   stress [--seconds S] [--seed N] [--only NAME]
+//
+// S is the whole run's time budget (default 3), shared by the scenarios below, which all run
+// twice: with the spin before parking on, then off (SetSpinEnabled). Every wait is bounded, so
+// a bug fails in seconds instead of hanging.
+//
+// The core is built with WORKER_WAKER_TEST_HOOKS (test_hooks.h): the driver widens the racy
+// windows with short sleeps and makes the park slice long, so a lost wakeup is a hang the
+// deadlines report instead of a 20 ms delay that the next slice would heal.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cinttypes>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../../native/parking_lot.h"
+#include "../../native/waker_core.h"
+#include "test_hooks.h"
+
+namespace ww = worker_waker;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+namespace {
+
+// ---- plumbing -------------------------------------------------------------------------------
+
+const char* gScenario = "setup";
+
+// Prints the broken invariant and ends the process at once: threads may be stuck in a wait
+// (that is often the bug), so there is nothing to join.
+[[noreturn]] void Fail(const char* format, ...) {
+  std::va_list args;
+  va_start(args, format);
+  std::fprintf(stderr, "FAIL [%s] ", gScenario);
+  std::vfprintf(stderr, format, args);
+  std::fputc('\n', stderr);
+  va_end(args);
+  std::fflush(stderr);
+  std::_Exit(1);
+}
+
+#define CHECK(cond, ...)      \
+  do {                        \
+    if (!(cond)) Fail(__VA_ARGS__); \
+  } while (0)
+
+thread_local std::mt19937_64 tRandom{0};
+uint64_t gSeed = 1;
+
+void SeedThread(uint64_t salt) { tRandom.seed(gSeed * 0x9e3779b97f4a7c15ULL + salt); }
+uint64_t Rand(uint64_t bound) { return tRandom() % bound; }  // [0, bound)
+
+// The widening hook: sometimes sleep a few microseconds, sometimes yield, mostly run on.
+void Widen(ww::test_hooks::Window) {
+  uint64_t r = Rand(8);
+  if (r == 0) {
+    std::this_thread::sleep_for(std::chrono::microseconds(1 + Rand(50)));
+  } else if (r == 1) {
+    std::this_thread::yield();
+  }
+}
+
+// A waker over its own zeroed, formatted state (the driver's stand-in for a SharedArrayBuffer).
+struct State {
+  ww::Word words[ww::kStateWords];
+  State() { ww::Waker::Format(words); }
+  ww::Waker waker() { return ww::Waker(words); }
+};
+
+// Waits up to `limit` for `done()`, yielding; false on timeout.
+bool WaitFor(const std::function<bool()>& done, Clock::duration limit) {
+  Clock::time_point deadline = Clock::now() + limit;
+  while (!done()) {
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+  return true;
+}
+
+// Threads of one scenario; each counts itself out in `exited` so that joins can be bounded.
+struct Crew {
+  std::vector<std::thread> threads;
+  std::atomic<int> exited{0};
+
+  template <typename F>
+  void Spawn(uint64_t salt, F body) {
+    threads.emplace_back([this, salt, body] {
+      SeedThread(salt);
+      body();
+      exited.fetch_add(1);
+    });
+  }
+  // Joins every thread, calling `nudge` (e.g. a Release) until all have exited or `limit` passes.
+  void JoinAll(const char* what, Clock::duration limit, const std::function<void()>& nudge = {}) {
+    bool ok = WaitFor(
+        [&] {
+          if (nudge) nudge();
+          return exited.load() == static_cast<int>(threads.size());
+        },
+        limit);
+    CHECK(ok, "%s: %d of %zu threads still running after the deadline", what, exited.load(),
+          threads.size());
+    for (std::thread& t : threads) t.join();
+    threads.clear();
+  }
+};
+
+const std::function<bool()> kNeverInterrupted;  // empty: Acquire polls nothing
+
+bool AcquireUntil(ww::Waker waker, Clock::duration wait) {
+  Clock::time_point deadline = Clock::now() + wait;
+  return waker.Acquire(&deadline, kNeverInterrupted) == ww::WaitResult::kAcquired;
+}
+
+void AcquireForever(ww::Waker waker) {
+  ww::WaitResult r = waker.Acquire(nullptr, kNeverInterrupted);
+  CHECK(r == ww::WaitResult::kAcquired, "an untimed Acquire returned without a permit");
+}
+
+// Lost-wakeup deadline: far longer than any honest wake-up, even under TSAN on a busy VM, and
+// far shorter than the park slice the driver sets.
+constexpr auto kWakeDeadline = std::chrono::seconds(3);
+
+void CheckSettled(ww::Waker waker, const char* what) {
+  CHECK(waker.Parked() == 0, "%s: parked = %" PRIu64 " after every thread left", what,
+        waker.Parked());
+}
+
+// ---- scenario: lost wakeups ---------------------------------------------------------------
+//
+// The window: a parker has made its last TryAcquire and is about to wait (the hook sleeps
+// there, holding the spot's mutex) when a release comes. Release must not notify into that
+// gap. Producers release only once their consumers are counted as parked, so every release
+// lands in or after the window; a lost notify leaves a consumer asleep for the whole (long)
+// park slice and the round misses its deadline.
+//   - two pairs, one consumer each, on separate states (separate parking spots);
+//   - one group of three consumers on one state, woken by Release(k) or k x Release(1).
+// A consumer takes one permit per round, so a release that wakes too few threads leaves
+// permits that no running thread takes, and the round misses its deadline too.
+// Conservation per state: released == acquired + permits left.
+void WakeupScenario(Clock::duration budget) {
+  struct Lane {
+    State state;
+    int consumers;
+    std::atomic<uint64_t> acquired{0};
+    std::atomic<uint64_t> round{0};
+    std::atomic<bool> stop{false};
+    uint64_t released = 0;  // written by the lane's producer, read after joining
+  };
+  Lane lanes[3];
+  lanes[0].consumers = 1;
+  lanes[1].consumers = 1;
+  lanes[2].consumers = 3;
+
+  Crew consumers;
+  Crew producers;
+  Clock::time_point end = Clock::now() + budget;
+  for (int l = 0; l < 3; ++l) {
+    Lane& lane = lanes[l];
+    for (int c = 0; c < lane.consumers; ++c) {
+      consumers.Spawn(100 * l + c, [&lane] {
+        ww::Waker waker = lane.state.waker();
+        while (!lane.stop.load()) {
+          uint64_t round = lane.round.load();  // read first: the round cannot end before we take
+          AcquireForever(waker);
+          lane.acquired.fetch_add(1);
+          bool next = WaitFor([&] { return lane.round.load() != round || lane.stop.load(); },
+                              2 * kWakeDeadline);
+          CHECK(next, "a consumer waited too long for the next round");
+        }
+      });
+    }
+    producers.Spawn(100 * l + 50, [&lane, end, l] {
+      ww::Waker waker = lane.state.waker();
+      const uint64_t all = static_cast<uint64_t>(lane.consumers);
+      while (Clock::now() < end) {
+        bool parked = WaitFor([&] { return waker.Parked() == all; }, kWakeDeadline);
+        CHECK(parked, "lane %d round %" PRIu64 ": only %" PRIu64 " of %" PRIu64
+              " consumers parked (permits %" PRIu64 ")", l, lane.round.load(), waker.Parked(), all,
+              waker.Permits());
+        uint64_t before = lane.acquired.load();
+        uint64_t n = 1 + Rand(all);
+        if (n > 1 && Rand(2) == 0) {
+          for (uint64_t i = 0; i < n; ++i) waker.Release(1);  // back to back: parked is stale
+        } else {
+          waker.Release(n);
+        }
+        lane.released += n;
+        bool woke = WaitFor([&] { return lane.acquired.load() == before + n; }, kWakeDeadline);
+        CHECK(woke, "lane %d round %" PRIu64 ": lost wakeup: released %" PRIu64
+              " to %" PRIu64 " parked consumers, %" PRIu64 " acquired, permits %" PRIu64
+              ", parked %" PRIu64, l, lane.round.load(), n, all, lane.acquired.load() - before,
+              waker.Permits(), waker.Parked());
+        lane.round.fetch_add(1);
+      }
+    });
+  }
+  producers.JoinAll("producers", budget + 2 * kWakeDeadline);
+  for (Lane& lane : lanes) lane.stop.store(true);
+  consumers.JoinAll("consumers", kWakeDeadline, [&] {
+    for (Lane& lane : lanes) {
+      lane.state.waker().Release(1);
+      ++lane.released;
+    }
+  });
+  for (int l = 0; l < 3; ++l) {
+    Lane& lane = lanes[l];
+    ww::Waker waker = lane.state.waker();
+    CHECK(lane.released == lane.acquired.load() + waker.Permits(),
+          "lane %d: released %" PRIu64 " != acquired %" PRIu64 " + left %" PRIu64, l,
+          lane.released, lane.acquired.load(), waker.Permits());
+    CheckSettled(waker, "wakeup");
+    std::printf("  lane %d: %d consumer(s), %" PRIu64 " rounds, %" PRIu64 " permits\n", l,
+                lane.consumers, lane.round.load(), lane.released);
+  }
+}
+
+// ---- scenario: permit conservation under mixed traffic -----------------------------------
+//
+// Permits come from Release(n) and from 0->1 edges of status bits; each edge-maker owns its
+// bits (nobody else touches them), so it knows exactly how many edges it made. Consumers take
+// them with untimed, timed and non-blocking acquires at once. At the end:
+//   released + edges == acquired + permits left, and nobody is parked.
+void ConservationScenario(Clock::duration budget) {
+  State state;
+  ww::Waker waker = state.waker();
+  std::atomic<uint64_t> made{0};      // releases + edges
+  std::atomic<uint64_t> acquired{0};
+  std::atomic<bool> stopMaking{false};
+  std::atomic<bool> stopTaking{false};
+  ww::Word ownWord{0};  // the signal word behind summary bit 20
+
+  Crew makers;
+  for (int r = 0; r < 2; ++r) {
+    makers.Spawn(200 + r, [&] {
+      while (!stopMaking.load()) {
+        uint64_t n = 1 + Rand(4);
+        CHECK(waker.Release(n), "Release(%" PRIu64 ") refused far below the limit", n);
+        made.fetch_add(n);
+        if (Rand(4) == 0) std::this_thread::yield();
+      }
+    });
+  }
+  makers.Spawn(210, [&] {  // owns bit 5 and bit 40: MarkActive / TryUnmark
+    while (!stopMaking.load()) {
+      unsigned bit = Rand(2) == 0 ? 5 : 40;
+      waker.MarkActive(bit);
+      waker.MarkActive(bit);  // already set: no second permit
+      made.fetch_add(1);
+      waker.TryUnmark(bit);
+    }
+  });
+  makers.Spawn(211, [&] {  // owns bits 10 and 11: MarkActiveMask
+    while (!stopMaking.load()) {
+      uint64_t mask = ww::Bit(10) | (Rand(2) == 0 ? ww::Bit(11) : 0);
+      waker.MarkActiveMask(mask);
+      made.fetch_add(static_cast<uint64_t>(ww::PopCount(mask)));
+      waker.TryUnmark(10);
+      waker.TryUnmark(11);
+    }
+  });
+  makers.Spawn(212, [&] {  // owns the yield flag and the partition flag (partition stays empty)
+    while (!stopMaking.load()) {
+      waker.MarkYield();
+      waker.MarkTasks();
+      made.fetch_add(2);
+      waker.TryUnmarkYield();
+      waker.TryUnmarkTasks();
+    }
+  });
+  makers.Spawn(213, [&] {  // owns bit 20 and its signal word: the TryUnmarkIfEmpty path
+    while (!stopMaking.load()) {
+      ownWord.store(1 + Rand(1000));
+      waker.MarkActive(20);
+      made.fetch_add(1);
+      waker.TryUnmarkIfEmpty(20, ownWord);  // word non-empty: must keep the bit
+      CHECK((waker.Status() & ww::Bit(20)) != 0, "TryUnmarkIfEmpty cleared the bit of a full word");
+      ownWord.store(0);
+      waker.TryUnmarkIfEmpty(20, ownWord);
+    }
+  });
+
+  Crew takers;
+  takers.Spawn(220, [&] {  // untimed
+    while (!stopTaking.load()) {
+      AcquireForever(waker);
+      acquired.fetch_add(1);
+    }
+  });
+  takers.Spawn(221, [&] {  // timed, often expiring
+    while (!stopTaking.load()) {
+      if (AcquireUntil(waker, std::chrono::microseconds(Rand(2000)))) acquired.fetch_add(1);
+    }
+  });
+  takers.Spawn(222, [&] {  // non-blocking
+    while (!stopTaking.load()) {
+      if (waker.TryAcquire()) {
+        acquired.fetch_add(1);
+      } else {
+        std::this_thread::yield();
+      }
+    }
+  });
+
+  std::this_thread::sleep_for(budget);
+  stopMaking.store(true);
+  makers.JoinAll("makers", kWakeDeadline);
+  stopTaking.store(true);
+  takers.JoinAll("takers", kWakeDeadline, [&] {
+    waker.Release(1);  // unblocks the untimed taker
+    made.fetch_add(1);
+  });
+  uint64_t left = waker.Permits();
+  CHECK(made.load() == acquired.load() + left,
+        "made %" PRIu64 " permits != acquired %" PRIu64 " + left %" PRIu64, made.load(),
+        acquired.load(), left);
+  CHECK(waker.Status() == 0, "status 0x%" PRIx64 " not clear after every owner cleared its bits",
+        waker.Status());
+  CheckSettled(waker, "conservation");
+  std::printf("  %" PRIu64 " permits made, %" PRIu64 " acquired, %" PRIu64 " left\n", made.load(),
+              acquired.load(), left);
+}
+
+// ---- scenario: no false negatives in the summary ----------------------------------------
+//
+// Producers set queue bits in a few signal words, the SignalWords.set way (mark the summary
+// bit when a word goes 0 -> non-zero); consumers drain words only through the summary
+// (SignalWords.take / .clear: empty it, then TryUnmarkIfEmpty). The hook sleeps between
+// TryUnmarkIfEmpty's emptiness check and its clear, where a producer's fast-path MarkActive
+// sees the bit still set and does nothing. Once the producers stop, consumers drain until the
+// summary is empty; then every word must be empty too (a non-empty word with a clear summary
+// bit is stranded work), and items set == items taken.
+void SummaryScenario(Clock::duration budget) {
+  constexpr unsigned kWords = 4;  // few words: producers and consumers collide constantly
+  State state;
+  ww::Waker waker = state.waker();
+  ww::Word words[kWords];
+  for (ww::Word& w : words) w.store(0);
+  std::atomic<uint64_t> produced{0};
+  std::atomic<uint64_t> consumed{0};
+  std::atomic<bool> producing{true};
+
+  Crew producers;
+  for (int p = 0; p < 2; ++p) {
+    producers.Spawn(300 + p, [&] {
+      while (producing.load()) {
+        unsigned w = static_cast<unsigned>(Rand(kWords));
+        uint64_t bit = ww::Bit(static_cast<unsigned>(Rand(64)));
+        uint64_t before = words[w].fetch_or(bit, std::memory_order_seq_cst);
+        if ((before & bit) == 0) produced.fetch_add(1);
+        if (before == 0) waker.MarkActive(w);
+        if (Rand(16) == 0) std::this_thread::yield();
+      }
+    });
+  }
+  Crew consumers;
+  for (int c = 0; c < 2; ++c) {
+    consumers.Spawn(310 + c, [&] {
+      Clock::time_point drainDeadline = Clock::time_point::max();
+      for (;;) {
+        if (!producing.load()) {
+          if (drainDeadline == Clock::time_point::max()) drainDeadline = Clock::now() + kWakeDeadline;
+          if (waker.Summary() == 0) break;
+          CHECK(Clock::now() < drainDeadline, "drain did not finish: summary 0x%" PRIx64,
+                waker.Summary());
+        }
+        if (!waker.TryAcquire()) AcquireUntil(waker, std::chrono::microseconds(200));
+        int w = waker.SummarySelect(static_cast<unsigned>(Rand(64)));
+        if (w < 0) continue;
+        ww::Word& word = words[w];
+        if (Rand(2) == 0) {  // take: swap the whole word out
+          consumed.fetch_add(static_cast<uint64_t>(ww::PopCount(word.exchange(0))));
+          waker.TryUnmarkIfEmpty(static_cast<unsigned>(w), word);
+        } else {  // clear: one bit; unmark when the word became empty
+          uint64_t now = word.load();
+          if (now == 0) {
+            waker.TryUnmarkIfEmpty(static_cast<unsigned>(w), word);  // lazy cleanup
+            continue;
+          }
+          uint64_t bit = ww::Bit(static_cast<unsigned>(ww::CountTrailingZeros(now)));
+          uint64_t before = word.fetch_and(~bit);
+          if ((before & bit) != 0) consumed.fetch_add(1);
+          if ((before & ~bit) == 0) waker.TryUnmarkIfEmpty(static_cast<unsigned>(w), word);
+        }
+      }
+    });
+  }
+  std::this_thread::sleep_for(budget);
+  producing.store(false);
+  producers.JoinAll("producers", kWakeDeadline);
+  consumers.JoinAll("consumers", 2 * kWakeDeadline);
+
+  uint64_t left = 0;
+  for (unsigned w = 0; w < kWords; ++w) {
+    uint64_t bits = words[w].load();
+    CHECK(bits == 0 || (waker.Summary() & ww::Bit(w)) != 0,
+          "false negative: word %u = 0x%" PRIx64 " but its summary bit is clear (summary 0x%" PRIx64
+          ")", w, bits, waker.Summary());
+    left += static_cast<uint64_t>(ww::PopCount(bits));
+  }
+  CHECK(produced.load() == consumed.load() + left,
+        "items set %" PRIu64 " != taken %" PRIu64 " + left %" PRIu64, produced.load(),
+        consumed.load(), left);
+  CheckSettled(waker, "summary");
+  std::printf("  %" PRIu64 " queue bits set and taken, %" PRIu64 " permits left over\n",
+              produced.load(), waker.Permits());
+}
+
+// ---- scenario: partition leaves toggled while syncing -----------------------------------
+//
+// Schedulers set bits in leaf words and call MarkPartitionLeafActive when a leaf goes
+// 0 -> non-zero; a drainer empties leaves it finds in the bitmap, calls ClearPartitionLeaf,
+// then re-reads the leaf and re-marks it if it filled meanwhile (the caller's half of the
+// clear-then-recheck). The hook sleeps inside TryUnmarkTasks between its check and its clear.
+// Phase 1 (no sync): once quiet, every non-empty leaf has its bitmap bit, and a non-empty
+// bitmap has the partition flag. Phase 2 adds an owner that calls SyncPartitionSummary and
+// TryUnmarkTasks all along; once quiet, a non-empty bitmap still has the flag, and a final
+// sync yields exactly the non-empty leaves with the flag set iff there are any.
+void PartitionScenario(Clock::duration budget) {
+  constexpr unsigned kLeaves = 8;
+  for (int phase = 1; phase <= 2; ++phase) {
+    State state;
+    ww::Waker waker = state.waker();
+    ww::Word leaves[kLeaves];
+    for (ww::Word& l : leaves) l.store(0);
+    std::atomic<uint64_t> produced{0};
+    std::atomic<uint64_t> consumed{0};
+    std::atomic<uint64_t> syncs{0};
+    std::atomic<bool> running{true};
+
+    Crew crew;
+    for (int s = 0; s < 2; ++s) {
+      crew.Spawn(400 + s, [&] {
+        while (running.load()) {
+          unsigned l = static_cast<unsigned>(Rand(kLeaves));
+          uint64_t bit = ww::Bit(static_cast<unsigned>(Rand(64)));
+          uint64_t before = leaves[l].fetch_or(bit);
+          if ((before & bit) == 0) produced.fetch_add(1);
+          if (before == 0) waker.MarkPartitionLeafActive(l);
+          if (Rand(8) == 0) std::this_thread::yield();
+        }
+      });
+    }
+    crew.Spawn(410, [&] {  // drainer
+      while (running.load()) {
+        unsigned l = static_cast<unsigned>(Rand(kLeaves));
+        if (!waker.PartitionLeafHasWork(l)) continue;
+        uint64_t bits = leaves[l].exchange(0);
+        consumed.fetch_add(static_cast<uint64_t>(ww::PopCount(bits)));
+        waker.ClearPartitionLeaf(l);
+        if (leaves[l].load() != 0) waker.MarkPartitionLeafActive(l);
+      }
+    });
+    if (phase == 2) {
+      crew.Spawn(420, [&] {  // owner
+        while (running.load()) {
+          waker.SyncPartitionSummary(leaves, kLeaves);
+          syncs.fetch_add(1);
+          if (Rand(2) == 0) waker.TryUnmarkTasks();
+          waker.TryAcquire();
+        }
+      });
+    }
+    std::this_thread::sleep_for(budget / 2);
+    running.store(false);
+    crew.JoinAll("partition threads", kWakeDeadline);
+
+    uint64_t nonEmpty = 0;
+    uint64_t left = 0;
+    for (unsigned l = 0; l < kLeaves; ++l) {
+      uint64_t bits = leaves[l].load();
+      if (bits != 0) nonEmpty |= ww::Bit(l);
+      left += static_cast<uint64_t>(ww::PopCount(bits));
+    }
+    uint64_t bitmap = waker.PartitionSummary();
+    bool flag = (waker.Status() & ww::kPartitionFlag) != 0;
+    CHECK(bitmap == 0 || flag, "phase %d: bitmap 0x%" PRIx64 " but the partition flag is clear",
+          phase, bitmap);
+    if (phase == 1) {
+      CHECK((nonEmpty & ~bitmap) == 0,
+            "phase 1: leaves 0x%" PRIx64 " have work but the bitmap is 0x%" PRIx64, nonEmpty,
+            bitmap);
+    }
+    bool any = waker.SyncPartitionSummary(leaves, kLeaves);
+    flag = (waker.Status() & ww::kPartitionFlag) != 0;
+    CHECK(waker.PartitionSummary() == nonEmpty && any == (nonEmpty != 0) && flag == any,
+          "phase %d: after a quiet sync bitmap 0x%" PRIx64 " (want 0x%" PRIx64
+          "), returned %d, flag %d", phase, waker.PartitionSummary(), nonEmpty, any, flag);
+    CHECK(produced.load() == consumed.load() + left,
+          "phase %d: items set %" PRIu64 " != taken %" PRIu64 " + left %" PRIu64, phase,
+          produced.load(), consumed.load(), left);
+    CheckSettled(waker, "partition");
+    std::printf("  phase %d: %" PRIu64 " leaf bits set, %" PRIu64 " syncs\n", phase,
+                produced.load(), syncs.load());
+  }
+}
+
+// ---- scenario: parking-lot churn --------------------------------------------------------
+//
+// Several threads park briefly and release on three states at random, so parking spots are
+// created, shared and freed all the time (use-after-free and leaks are ASan's to find).
+// Conservation per state; at the end no spot is left.
+void ParkingLotScenario(Clock::duration budget) {
+  constexpr int kStates = 3;
+  State states[kStates];
+  std::atomic<uint64_t> released[kStates] = {};
+  std::atomic<uint64_t> acquired[kStates] = {};
+  Clock::time_point end = Clock::now() + budget;
+  Crew crew;
+  for (int t = 0; t < 4; ++t) {
+    crew.Spawn(500 + t, [&] {
+      while (Clock::now() < end) {
+        int s = static_cast<int>(Rand(kStates));
+        ww::Waker waker = states[s].waker();
+        if (Rand(2) == 0) {
+          if (AcquireUntil(waker, std::chrono::microseconds(Rand(300)))) acquired[s].fetch_add(1);
+        } else {
+          waker.Release(1);
+          released[s].fetch_add(1);
+        }
+      }
+    });
+  }
+  crew.JoinAll("lot threads", budget + kWakeDeadline);
+  for (int s = 0; s < kStates; ++s) {
+    ww::Waker waker = states[s].waker();
+    CHECK(released[s].load() == acquired[s].load() + waker.Permits(),
+          "state %d: released %" PRIu64 " != acquired %" PRIu64 " + left %" PRIu64, s,
+          released[s].load(), acquired[s].load(), waker.Permits());
+    CheckSettled(waker, "lot");
+  }
+  std::printf("  %" PRIu64 " + %" PRIu64 " + %" PRIu64 " permits released\n", released[0].load(),
+              released[1].load(), released[2].load());
+}
+
+struct Scenario {
+  const char* name;
+  double share;  // of the time budget
+  void (*run)(Clock::duration);
+};
+
+const Scenario kScenarios[] = {
+    {"wakeup", 0.25, WakeupScenario},
+    {"conservation", 0.25, ConservationScenario},
+    {"summary", 0.2, SummaryScenario},
+    {"partition", 0.2, PartitionScenario},
+    {"lot", 0.1, ParkingLotScenario},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  double seconds = 3;
+  const char* only = nullptr;
+  gSeed = static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+  for (int i = 1; i < argc; ++i) {
+    bool hasValue = i + 1 < argc;
+    if (std::strcmp(argv[i], "--seconds") == 0 && hasValue) {
+      seconds = std::atof(argv[++i]);
+    } else if (std::strcmp(argv[i], "--seed") == 0 && hasValue) {
+      gSeed = std::strtoull(argv[++i], nullptr, 10);
+    } else if (std::strcmp(argv[i], "--only") == 0 && hasValue) {
+      only = argv[++i];
+    } else {
+      std::fprintf(stderr, "usage: %s [--seconds S] [--seed N] [--only NAME]\n", argv[0]);
+      return 2;
+    }
+  }
+  CHECK(seconds > 0 && seconds < 3600, "--seconds must be in (0, 3600)");
+  std::printf("worker-waker native stress: %.1f s, seed %" PRIu64 "\n", seconds, gSeed);
+  std::fflush(stdout);
+
+  ww::test_hooks::widen = Widen;
+  ww::test_hooks::parkSlice = std::chrono::minutes(10);  // a lost wakeup must not heal itself
+
+  int ran = 0;
+  for (bool spin : {true, false}) {
+    ww::SetSpinEnabled(spin);
+    for (const Scenario& s : kScenarios) {
+      if (only != nullptr && std::strcmp(only, s.name) != 0) continue;
+      gScenario = s.name;
+      double share = (only != nullptr ? 1.0 : s.share) / 2;  // half the budget per spin mode
+      auto budget = std::chrono::duration_cast<Clock::duration>(
+          std::chrono::duration<double>(seconds * share));
+      Clock::time_point start = Clock::now();
+      std::printf("%s (spin %s)\n", s.name, spin ? "on" : "off");
+      std::fflush(stdout);
+      s.run(budget);
+      std::printf("  ok (%.2f s)\n",
+                  std::chrono::duration<double>(Clock::now() - start).count());
+      std::fflush(stdout);
+      CHECK(ww::parking_lot::SpotCount() == 0, "%zu parking spots left after the scenario",
+            ww::parking_lot::SpotCount());
+      ++ran;
+    }
+  }
+  CHECK(ran > 0, "no scenario named %s", only);
+  ww::SetSpinEnabled(true);
+  ww::test_hooks::widen = nullptr;
+  ww::test_hooks::parkSlice = ww::kParkSlice;
+  std::printf("all invariants held\n");
+  return 0;
+}

@@ -1,0 +1,31 @@
+// Test-only seams into the core, for the native stress driver (stress.cc).
+//
+// native/waker_core.cc includes this file only when WORKER_WAKER_TEST_HOOKS is defined, which
+// the addon build never does: there the seams compile to nothing and the code is unchanged.
+// The driver sets the hooks before it starts any thread and resets them after joining them
+// all, so reading them without synchronisation is race-free (thread start/join order it).
+#pragma once
+
+#include <chrono>
+
+#include "../../native/waker_core.h"
+
+namespace worker_waker {
+namespace test_hooks {
+
+// The racy windows the core marks with WW_TEST_WINDOW.
+enum Window {
+  kBeforeWait,    // Acquire: after the last TryAcquire, before the condvar wait
+  kBeforeUnmark,  // TryUnmarkIfEmpty / TryUnmarkTasks: after the emptiness check, before the clear
+};
+
+// Called inside each window (nullptr: nothing). The driver sleeps or yields there so that the
+// bad interleavings happen often even on two cores.
+inline void (*widen)(Window window) = nullptr;
+
+// Replaces kParkSlice. A lost wakeup is healed by the next slice (20 ms), which would hide it;
+// with a long slice it becomes a hang that the driver's deadlines report.
+inline std::chrono::milliseconds parkSlice = kParkSlice;
+
+}  // namespace test_hooks
+}  // namespace worker_waker
