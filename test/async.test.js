@@ -5,37 +5,15 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const { execFile } = require('node:child_process');
-const { Worker } = require('node:worker_threads');
 const { WorkerWaker, AbortError } = require('..');
 
 const WORKER = path.join(__dirname, 'fixtures', 'async-worker.js');
+const { workerTracker, nextMessage, waitFor } = require('./support/threads');
+const { startWorker, terminateAll } = workerTracker(WORKER);
 const CHILD = path.join(__dirname, 'fixtures', 'async-child.js');
-const workers = new Set();
 const pendingControllers = new Set();
 
-function startWorker(workerData) {
-  const worker = new Worker(WORKER, { workerData });
-  workers.add(worker);
-  worker.once('exit', () => workers.delete(worker));
-  return worker;
-}
-
-const nextMessage = (worker) =>
-  new Promise((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
-  });
-
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-// Polls `condition` every few ms; rejects after `timeoutMs`.
-async function waitFor(condition, timeoutMs, what) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(2);
-  }
-}
 
 // Settles within `ms` or rejects: a call that should resolve must not hang the suite.
 function within(promise, ms, what) {
@@ -73,7 +51,7 @@ function runChild(scenario, { timeoutMs = 10_000, execArgv = [] } = {}) {
 
 afterEach(async () => {
   for (const controller of pendingControllers) controller.abort();
-  await Promise.all([...workers].map((worker) => worker.terminate()));
+  await terminateAll();
 });
 
 describe('arguments', () => {

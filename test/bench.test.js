@@ -18,17 +18,7 @@ const ROOT = path.join(__dirname, '..');
 const PEER = path.join(ROOT, 'bench', 'peers', 'atomics-waker.js');
 const CONSUMER = path.join(ROOT, 'bench', 'workers', 'fanout.js');
 
-// Small deterministic PRNG (mulberry32): a failure names the seed that replays it.
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const { prng } = require('./support/prng');
 
 // Resolves with `promise`, or rejects after `ms`: every wait in this file is bounded.
 function within(ms, promise, what) {

@@ -4,18 +4,7 @@
 // count and the partition bitmap must agree after every step.
 const { WorkerWaker } = require('..');
 const { WakerModel } = require('./support/model');
-
-// Small deterministic PRNG (mulberry32) so that a failure names a seed that replays it.
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const { prng } = require('./support/prng');
 
 function randomMask(rand) {
   let mask = 0n;

@@ -5,38 +5,15 @@
 // it holds across threads.
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
-const { Worker } = require('node:worker_threads');
 const fc = require('fast-check');
 const { WorkerWaker, SignalWords } = require('..');
 
 const WORKER = path.join(__dirname, 'fixtures', 'signal-worker.js');
-const workers = new Set();
-
-function startWorker(workerData) {
-  const worker = new Worker(WORKER, { workerData });
-  workers.add(worker);
-  worker.once('exit', () => workers.delete(worker));
-  return worker;
-}
-
-const nextMessage = (worker) =>
-  new Promise((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
-  });
-
-const exited = (worker) => new Promise((resolve) => worker.once('exit', resolve));
-
-async function waitFor(condition, timeoutMs, what) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-}
+const { workerTracker, nextMessage, exited, waitFor } = require('./support/threads');
+const { startWorker, terminateAll } = workerTracker(WORKER);
 
 afterEach(async () => {
-  await Promise.all([...workers].map((worker) => worker.terminate()));
+  await terminateAll();
 });
 
 // The summary a quiet SignalWords must show: exactly its non-empty words.

@@ -11,34 +11,11 @@ const { native } = require('../dist/binding');
 const notifies = (waker) => native.notifies(new BigUint64Array(waker.buffer));
 
 const WORKER = path.join(__dirname, 'fixtures', 'waker-worker.js');
-const workers = new Set();
-
-function startWorker(workerData) {
-  const worker = new Worker(WORKER, { workerData });
-  workers.add(worker);
-  worker.once('exit', () => workers.delete(worker));
-  return worker;
-}
-
-const nextMessage = (worker) =>
-  new Promise((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
-  });
-
-const exited = (worker) => new Promise((resolve) => worker.once('exit', resolve));
-
-// Polls `condition` every few ms; rejects after `timeoutMs` so that a bug fails fast.
-async function waitFor(condition, timeoutMs, what) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-}
+const { workerTracker, nextMessage, exited, waitFor } = require('./support/threads');
+const { workers, startWorker, terminateAll } = workerTracker(WORKER);
 
 afterEach(async () => {
-  await Promise.all([...workers].map((worker) => worker.terminate()));
+  await terminateAll();
 });
 
 test('a handle in a worker sees the main thread\'s marks and permits', async () => {
