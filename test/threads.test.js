@@ -117,8 +117,9 @@ test('a waker created in a worker stays usable after that worker exits', async (
     waker.markActive(20);
     parentPort.postMessage(waker.buffer);`;
   const worker = new Worker(source, { eval: true });
+  const workerGone = exited(worker);
   const buffer = await nextMessage(worker);
-  await exited(worker);
+  await workerGone;
   const waker = new WorkerWaker(buffer);
   expect(waker.snapshotSummary()).toBe(1n << 20n);
   expect(waker.tryAcquire()).toBe(true);
@@ -130,8 +131,9 @@ test('a waker created in a worker stays usable after that worker exits', async (
     { eval: true, workerData: buffer },
   );
   workers.add(releaser);
+  const releaserGone = exited(releaser);
   expect(waker.acquireTimeout(5000)).toBe(true);
-  await exited(releaser);
+  await releaserGone;
 });
 
 test('the addon works when only workers ever load it', async () => {

@@ -24,7 +24,11 @@ const nextMessage = (worker) =>
     worker.once('error', reject);
   });
 
-const exited = (worker) => new Promise((resolve) => worker.once('exit', resolve));
+// Resolves once `worker` has exited, also when it already has: a worker that posts a message and
+// exits at once delivers both in one callback, so a listener added after awaiting the message
+// would miss 'exit' (Node sets threadId to -1 once the worker is gone).
+const exited = (worker) =>
+  worker.threadId === -1 ? Promise.resolve() : new Promise((resolve) => worker.once('exit', resolve));
 
 // Polls `condition` every few ms; rejects after `timeoutMs`.
 async function waitFor(condition, timeoutMs, what) {
