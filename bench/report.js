@@ -44,7 +44,7 @@ function table(results) {
       lines.push(`  ${r.label.padEnd(width)}  ${value} ${range.padEnd(20)}${ratio}`);
     }
   }
-  lines.push('', 'Phase-2 targets (ratios measured in this run)');
+  lines.push('', 'Targets (ratios measured in this run)');
   for (const t of results.targets) {
     const value = t.ratio === null ? 'n/a' : formatRatio(t.ratio);
     const verdict = t.ratio === null ? `not measured: ${t.note}` : t.met ? 'met' : 'not met';

@@ -3,7 +3,7 @@
 //   worker-waker  the public WorkerWaker method (receiver check, argument check, Node-API call)
 //   binding       the addon export called directly (Node-API call only, no TS layer)
 //   atomics-peer  the pure-JS peer (bench/peers/atomics-waker.js)
-//   js-probe      phase-2 probe, not the API: the same fast path done in JS with Atomics on the
+//   js-probe      a probe, not the API: the same fast path done in JS with Atomics on the
 //                 addon's own state words (its layout, 64-bit words, BigInt values), as
 //                 lib/waker.ts could do it while the C++ core stays the one definition of the
 //                 semantics (slow paths, such as a wake-up, would still call into C++)

@@ -1,9 +1,9 @@
 'use strict';
 // Round trips: one token passed back and forth, reported in microseconds per round trip.
 //   blocking         two workers, each blocked in acquire() while waiting for the other, on
-//                    two CPUs (the ratios of the phase-2 targets)
+//                    two CPUs (the ratios of the targets)
 //   blockingSameCpu  the same, both threads pinned to one CPU (where spinning cannot pay)
-//   Both also run a phase-2 probe (workers/pingpong.js): the addon as it is, with an adaptive
+//   Both also run a probe (workers/pingpong.js): the addon as it is, with an adaptive
 //   spin on tryAcquire() in JS before acquire(), to measure what the proposed spin would give.
 //   async            the main thread waits without blocking (acquireAsync / waitAsync / a
 //                    message) while a worker blocks, on two CPUs
@@ -76,7 +76,7 @@ async function blockingRows(section, config, cpus) {
     row(section, 'postMessage', 'postMessage over a MessageChannel, worker <-> worker', 'us',
       await blockingPair('postMessage', config, cpus)),
     ...nativeFloorRows(section, config, cpus),
-    row(section, 'probe-adaptive-spin', 'probe (phase 2 idea): WorkerWaker + adaptive spin before acquire()', 'us',
+    row(section, 'probe-adaptive-spin', 'probe: WorkerWaker + a JS adaptive spin before acquire()', 'us',
       await blockingPair('spin-probe', config, cpus)),
   ];
   addRatios(rows, 'atomics-wait');
