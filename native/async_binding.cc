@@ -49,6 +49,7 @@ struct PortKeyHash {
 thread_local std::unordered_map<PortKey, AsyncPort*, PortKeyHash> ports;
 
 // Ids let the JS dispatcher find the queue a grant belongs to. Only uniqueness matters.
+// Relaxed: the ids only need to be unique, which fetch_add gives in any order.
 std::atomic<uint64_t> next_port_id{1};
 
 class AsyncPort final : public AsyncWaiter::Sink {

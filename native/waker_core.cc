@@ -87,6 +87,7 @@ thread_local SpinHistory spinHistory;
 
 }  // namespace
 
+// Relaxed: see spinEnabled.
 void SetSpinEnabled(bool enabled) { spinEnabled.store(enabled, std::memory_order_relaxed); }
 bool SpinEnabled() { return spinEnabled.load(std::memory_order_relaxed); }
 
@@ -207,6 +208,7 @@ void Waker::AddPermits(uint64_t n) {
 bool Waker::Release(uint64_t n) {
   if (n == 0) return true;
   Word& permits = word(kPermitsWord);
+  // Relaxed: only a first guess; the seq_cst compare-and-swap below checks it.
   uint64_t current = permits.load(std::memory_order_relaxed);
   do {
     // Edges add permits without this check, so `current` may already exceed the limit; test

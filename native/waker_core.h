@@ -130,7 +130,8 @@ class Waker {
   void RegisterSleeper();
   void UnregisterSleeper();
   uint64_t Parked() const { return word(kParkedWord).load(std::memory_order_seq_cst); }
-  // How many parked threads Release has notified so far: the system calls it made.
+  // How many parked threads Release has notified so far: the system calls it made. Relaxed: a
+  // statistic, ordered with nothing.
   uint64_t Notifies() const { return word(kNotifiesWord).load(std::memory_order_relaxed); }
 
   uint64_t RegisterWorker();
