@@ -48,8 +48,8 @@ struct PortKeyHash {
 // that thread touches its entries, so a thread-local map needs no lock.
 thread_local std::unordered_map<PortKey, AsyncPort*, PortKeyHash> ports;
 
-// Ids let the JS dispatcher find the queue a grant belongs to. Only uniqueness matters.
-// Relaxed: the ids only need to be unique, which fetch_add gives in any order.
+// Ids let the JS dispatcher find the queue a grant belongs to. Only uniqueness matters, which
+// fetch_add gives in any memory order: hence relaxed.
 std::atomic<uint64_t> next_port_id{1};
 
 class AsyncPort final : public AsyncWaiter::Sink {
