@@ -33,6 +33,15 @@ asan_build=$!
 wait "$tsan_build"
 wait "$asan_build"
 
+# The acquireAsync waiter thread (native/async_waiter.*) against the same core.
+async_sources=(native/waker_core.cc native/parking_lot.cc native/async_waiter.cc test/native/async_stress.cc)
+"$cxx" "${flags[@]}" -Inative -fsanitize=thread "${async_sources[@]}" -o "$out/async-tsan" &
+tsan_build=$!
+"$cxx" "${flags[@]}" -Inative -fsanitize=address,undefined "${async_sources[@]}" -o "$out/async-asan" &
+asan_build=$!
+wait "$tsan_build"
+wait "$asan_build"
+
 # Any sanitizer report ends the run with a non-zero status (halt_on_error).
 echo "== ThreadSanitizer"
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ${TSAN_OPTIONS:-}" "$out/stress-tsan" "$@"
@@ -40,4 +49,9 @@ echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
 ASAN_OPTIONS="halt_on_error=1 detect_leaks=1 detect_stack_use_after_return=1 ${ASAN_OPTIONS:-}" \
 UBSAN_OPTIONS="halt_on_error=1 print_stacktrace=1 ${UBSAN_OPTIONS:-}" \
   "$out/stress-asan" "$@"
+echo "== acquireAsync waiter under ThreadSanitizer"
+TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" "$out/async-tsan" 6
+echo "== acquireAsync waiter under AddressSanitizer + UndefinedBehaviorSanitizer"
+ASAN_OPTIONS="halt_on_error=1 detect_leaks=1 ${ASAN_OPTIONS:-}" UBSAN_OPTIONS="halt_on_error=1 ${UBSAN_OPTIONS:-}" \
+  "$out/async-asan" 6
 echo "== native stress: all passed"
