@@ -357,13 +357,22 @@ uint64_t Waker::UnregisterWorker() { return DecrementToZero(word(kWorkersWord));
 // ---- partition ----------------------------------------------------------------------------
 
 bool Waker::SyncPartitionSummary(const Word* leaves, size_t count) {
-  uint64_t bitmap = 0;
-  for (size_t i = 0; i < count; ++i) {
-    if (leaves[i].load(std::memory_order_seq_cst) != 0) bitmap |= Bit(static_cast<unsigned>(i));
-  }
+  Word& partition = word(kPartitionWord);
+  uint64_t before = partition.load(std::memory_order_seq_cst);
+  uint64_t bitmap;
   // Replace the whole word (the original kept stale bits outside the range, so the flag could
-  // stick). seq_cst: ordered before the flag update that TryUnmarkTasks rechecks against.
-  word(kPartitionWord).store(bitmap, std::memory_order_seq_cst);
+  // stick), but only if nobody changed it while we scanned: a MarkPartitionLeafActive that lands
+  // mid-scan may be for a leaf we already read as empty, and a plain store would erase its bit.
+  // On a conflict, scan again. seq_cst: ordered before the flag update that TryUnmarkTasks
+  // rechecks against; the failure ordering only reloads `before` for the next try.
+  do {
+    bitmap = 0;
+    for (size_t i = 0; i < count; ++i) {
+      if (leaves[i].load(std::memory_order_seq_cst) != 0) bitmap |= Bit(static_cast<unsigned>(i));
+    }
+    WW_TEST_WINDOW(kDuringSync);  // a leaf read as empty may be filled and marked here
+  } while (!partition.compare_exchange_strong(before, bitmap, std::memory_order_seq_cst,
+                                              std::memory_order_seq_cst));
   if (bitmap != 0) {
     MarkTasks();
   } else {

@@ -64,8 +64,20 @@ uint64_t gSeed = 1;
 void SeedThread(uint64_t salt) { tRandom.seed(gSeed * 0x9e3779b97f4a7c15ULL + salt); }
 uint64_t Rand(uint64_t bound) { return tRandom() % bound; }  // [0, bound)
 
+// Set by SyncRaceScenario: runs once, on that scenario's only thread, inside the kDuringSync
+// window. No other scenario sets it, so other threads only ever see it empty.
+std::function<void()> gDuringSync;
+
 // The widening hook: sometimes sleep a few microseconds, sometimes yield, mostly run on.
-void Widen(ww::test_hooks::Window) {
+void Widen(ww::test_hooks::Window window) {
+  if (window == ww::test_hooks::kDuringSync) {
+    if (gDuringSync) {
+      std::function<void()> action = std::move(gDuringSync);
+      gDuringSync = nullptr;
+      action();
+    }
+    return;
+  }
   uint64_t r = Rand(8);
   if (r == 0) {
     std::this_thread::sleep_for(std::chrono::microseconds(1 + Rand(50)));
@@ -547,6 +559,31 @@ void ParkingLotScenario(Clock::duration budget) {
               released[1].load(), released[2].load());
 }
 
+// ---- scenario: a leaf marked while a sync scans ------------------------------------------
+//
+// Deterministic: inside SyncPartitionSummary, after the scan read leaf 3 as empty and before the
+// bitmap is published, a scheduler fills leaf 3 and calls MarkPartitionLeafActive(3). The sync
+// must not erase that bit (a plain store of the scanned bitmap did).
+void SyncRaceScenario(Clock::duration) {
+  State state;
+  ww::Waker waker = state.waker();
+  constexpr unsigned kLeaves = 8;
+  ww::Word leaves[kLeaves];
+  for (ww::Word& l : leaves) l.store(0);
+  leaves[1].store(1);
+  gDuringSync = [&] {
+    leaves[3].store(1);
+    waker.MarkPartitionLeafActive(3);
+  };
+  bool any = waker.SyncPartitionSummary(leaves, kLeaves);
+  CHECK(!gDuringSync, "the sync window was never reached");
+  uint64_t expected = ww::Bit(1) | ww::Bit(3);
+  CHECK(any && waker.PartitionSummary() == expected,
+        "sync erased a concurrent mark: bitmap 0x%" PRIx64 ", expected 0x%" PRIx64,
+        waker.PartitionSummary(), expected);
+  CHECK((waker.Status() & ww::kPartitionFlag) != 0, "partition flag clear after the sync");
+}
+
 struct Scenario {
   const char* name;
   double share;  // of the time budget
@@ -558,6 +595,7 @@ const Scenario kScenarios[] = {
     {"conservation", 0.25, ConservationScenario},
     {"summary", 0.2, SummaryScenario},
     {"partition", 0.2, PartitionScenario},
+    {"sync-race", 0.0, SyncRaceScenario},
     {"lot", 0.1, ParkingLotScenario},
 };
 

@@ -17,6 +17,7 @@ namespace test_hooks {
 enum Window {
   kBeforeWait,    // Acquire: after the last TryAcquire, before the condvar wait
   kBeforeUnmark,  // TryUnmarkIfEmpty / TryUnmarkTasks: after the emptiness check, before the clear
+  kDuringSync,    // SyncPartitionSummary: after scanning the leaves, before publishing the bitmap
 };
 
 // Called inside each window (nullptr: nothing). The driver sleeps or yields there so that the
