@@ -9,7 +9,10 @@ const path = require('node:path');
 
 const { name } = require('../package.json');
 
-/** Path under prebuilds/ (as prebuildify --napi --tag-libc names it) → what the file must be. */
+/**
+ * Path under prebuilds/ → what the file must be. The names are the ones scripts/prebuildify.js makes:
+ * a libc tag on Linux only (node-gyp-build picks the file whose tag matches the running libc).
+ */
 const EXPECTED = {
   [`linux-x64/${name}.glibc.node`]: { format: 'elf', cpu: 'x64', libc: 'glibc' },
   [`linux-x64/${name}.musl.node`]: { format: 'elf', cpu: 'x64', libc: 'musl' },
@@ -102,7 +105,7 @@ function checkPrebuilds(dir) {
   return problems;
 }
 
-module.exports = { EXPECTED, GLIBC_FLOOR, identify, versionsAboveFloor, checkPrebuilds };
+module.exports = { EXPECTED, GLIBC_FLOOR, identify, versionsAboveFloor, checkPrebuilds, listFiles };
 
 if (require.main === module) {
   const dir = path.resolve(process.argv[2] ?? path.join(__dirname, '..', 'prebuilds'));

@@ -1,7 +1,8 @@
 'use strict';
 // Packaging: what `npm install worker-waker` gives a user. Packs the package, installs the tarball into
 // an empty project without running any install script (so no compiler is involved), then uses it with
-// PREBUILDS_ONLY=1 from the main thread, a Worker, ES modules and TypeScript.
+// PREBUILDS_ONLY=1 from the main thread, a Worker, ES modules and TypeScript. Also checks the release
+// tools: scripts/check-prebuilds.js and the prebuild names scripts/prebuildify.js gives each target.
 //
 // The tree is packed from a scratch copy, so this file never touches the shared build/, dist/ or
 // prebuilds/. Prebuilds are not committed: the copy builds a fresh one for this machine with
@@ -11,7 +12,14 @@ const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { EXPECTED, GLIBC_FLOOR, identify, versionsAboveFloor, checkPrebuilds } = require('../scripts/check-prebuilds');
+const {
+  EXPECTED,
+  GLIBC_FLOOR,
+  identify,
+  versionsAboveFloor,
+  checkPrebuilds,
+  listFiles,
+} = require('../scripts/check-prebuilds');
 
 const ROOT = path.join(__dirname, '..');
 const FIXTURE = path.join(__dirname, 'fixtures', 'consumer');
@@ -22,6 +30,7 @@ const testPrebuiltOnly = Boolean(process.env.PREBUILDS_ONLY);
 // Children see a user's environment: none of the npm_* variables of the `npm test` running us.
 const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('npm_')));
 delete baseEnv.PREBUILDS_ONLY;
+delete baseEnv.LIBC; // node-gyp-build's libc override: tests that need it set it
 
 /** Runs a command to completion (bounded) and returns its stdout; a failure shows its output. */
 function run(file, args, { cwd, env = {}, timeout = 120_000 }) {
@@ -231,8 +240,30 @@ describe('scripts/check-prebuilds.js', () => {
   };
   afterAll(() => dirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
 
-  test('expects the seven release targets', () => {
-    expect(Object.keys(EXPECTED).sort()).toEqual(Object.keys(release).sort());
+  /** 'linux-x64-musl', 'darwin-arm64', …: the target an EXPECTED path is for, as the workflow names it. */
+  const targetOf = (file) => file.split('/')[0] + (EXPECTED[file].libc ? `-${EXPECTED[file].libc}` : '');
+
+  test('expects the seven release targets, the ones the release workflow builds', () => {
+    const targets = Object.keys(EXPECTED).map(targetOf).sort();
+    expect(targets).toEqual(
+      ['linux-x64-glibc', 'linux-x64-musl', 'linux-arm64-glibc', 'linux-arm64-musl', 'darwin-x64', 'darwin-arm64', 'win32-x64'].sort(),
+    );
+    const workflow = fs.readFileSync(path.join(ROOT, '.github', 'workflows', 'release.yml'), 'utf8');
+    expect([...workflow.matchAll(/\{ target: ([\w-]+),/g)].map((m) => m[1]).sort()).toEqual(targets);
+  });
+
+  test('on each target, node-gyp-build picks the expected file out of a complete release', () => {
+    // node-gyp-build reads the platform, CPU and libc once, at load: one child process per target.
+    const dir = tree(Object.fromEntries(Object.entries(release).map(([file, bytes]) => [`prebuilds/${file}`, bytes])));
+    const loader = require.resolve('node-gyp-build');
+    for (const file of Object.keys(EXPECTED)) {
+      const [platform, arch] = file.split('/')[0].split('-');
+      // Without LIBC, node-gyp-build assumes glibc, as it does on macOS and Windows.
+      const env = { PREBUILDS_ONLY: '1', npm_config_platform: platform, npm_config_arch: arch };
+      if (EXPECTED[file].libc) env.LIBC = EXPECTED[file].libc;
+      const picked = node(['-p', `require(${JSON.stringify(loader)}).path(${JSON.stringify(dir)})`], { cwd: dir, env, timeout: 10_000 });
+      expect(path.relative(path.join(dir, 'prebuilds'), picked.trim()).split(path.sep).join('/')).toBe(file);
+    }
   });
 
   test('accepts a complete release', () => {
@@ -267,4 +298,80 @@ describe('scripts/check-prebuilds.js', () => {
     expect(problems).toEqual([expect.stringMatching(/^linux-arm64\/.*: needs GLIBCXX_3\.4\.\d+, GLIBC_2\.\d+, newer/)]);
   });
 
+});
+
+describe('scripts/prebuildify.js', () => {
+  // The real wrapper and the real prebuildify, run in a scratch copy for each release target (named with
+  // PREBUILD_PLATFORM/ARCH/LIBC, as prebuildify allows), with node-gyp and strip replaced by stand-ins:
+  // what is under test is the naming, not the compiler.
+  let scratch;
+  let gypCalls;
+
+  /** An executable that runs `source` with this Node (a .cmd shim on Windows, where prebuildify uses a shell). */
+  function fakeTool(name, source) {
+    const script = path.join(scratch, `${name}.js`);
+    if (process.platform === 'win32') {
+      fs.writeFileSync(script, source);
+      fs.writeFileSync(path.join(scratch, `${name}.cmd`), `@"${process.execPath}" "%~dp0${name}.js" %*\r\n`);
+      return path.join(scratch, `${name}.cmd`);
+    }
+    fs.writeFileSync(script, `#!${process.execPath}\n${source}`);
+    fs.chmodSync(script, 0o755);
+    return script;
+  }
+
+  beforeAll(() => {
+    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'worker-waker-prebuildify-'));
+    fs.mkdirSync(path.join(scratch, 'scripts'));
+    fs.copyFileSync(path.join(ROOT, 'scripts', 'prebuildify.js'), path.join(scratch, 'scripts', 'prebuildify.js'));
+    fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(scratch, 'package.json'));
+    fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(scratch, 'node_modules'), 'junction');
+    const gypLog = path.join(scratch, 'node-gyp-calls.jsonl');
+    // Like `node-gyp rebuild`: build/ is recreated and holds one fresh binary.
+    const nodeGyp = fakeTool(
+      'fake-node-gyp',
+      `const fs = require('node:fs');
+fs.appendFileSync(${JSON.stringify(gypLog)}, JSON.stringify(process.argv.slice(2)) + '\\n');
+fs.rmSync('build', { recursive: true, force: true });
+fs.mkdirSync('build/Release', { recursive: true });
+fs.writeFileSync('build/Release/worker_waker.node', 'fresh build');
+`,
+    );
+    const strip = fakeTool('fake-strip', '');
+    // A developer's own build, which the wrapper must put back.
+    fs.mkdirSync(path.join(scratch, 'build', 'Release'), { recursive: true });
+    fs.writeFileSync(path.join(scratch, 'build', 'Release', 'worker_waker.node'), 'dev build');
+
+    for (const file of Object.keys(EXPECTED)) {
+      const [platform, arch] = file.split('/')[0].split('-');
+      const env = { PREBUILD_PLATFORM: platform, PREBUILD_ARCH: arch, PREBUILD_NODE_GYP: nodeGyp, PREBUILD_STRIP_BIN: strip };
+      // Only Linux builds have a libc to name; elsewhere it must not matter what the host would pick.
+      env.PREBUILD_LIBC = EXPECTED[file].libc ?? 'musl';
+      node([path.join(scratch, 'scripts', 'prebuildify.js')], { cwd: scratch, env, timeout: 30_000 });
+    }
+    gypCalls = fs.readFileSync(gypLog, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+  }, 120_000);
+
+  afterAll(() => {
+    if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+  });
+
+  test('names each release target the way scripts/check-prebuilds.js expects (libc tag on Linux only)', () => {
+    expect(listFiles(path.join(scratch, 'prebuilds')).sort()).toEqual(Object.keys(EXPECTED).sort());
+    for (const file of Object.keys(EXPECTED)) {
+      expect(fs.readFileSync(path.join(scratch, 'prebuilds', file), 'utf8')).toBe('fresh build');
+    }
+  });
+
+  test('builds each one once, for Node 20.0.0 and its target CPU, as a release build', () => {
+    expect(gypCalls.length).toBe(Object.keys(EXPECTED).length);
+    Object.keys(EXPECTED).forEach((file, i) => {
+      const arch = file.split('/')[0].split('-')[1];
+      expect(gypCalls[i]).toEqual(expect.arrayContaining(['rebuild', '--target=20.0.0', `--arch=${arch}`, '--release']));
+    });
+  });
+
+  test("puts the developer's build/Release binary back, so the dev tree does not run on the prebuild", () => {
+    expect(fs.readFileSync(path.join(scratch, 'build', 'Release', 'worker_waker.node'), 'utf8')).toBe('dev build');
+  });
 });
