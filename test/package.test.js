@@ -123,6 +123,15 @@ describe('the published package', () => {
     expect(unwanted).toEqual([]);
   });
 
+  test('the shipped JavaScript points to no source map (neither the maps nor lib/ ship)', () => {
+    const scripts = packedFiles.filter((file) => /\.m?js$/.test(file));
+    expect(scripts.length).toBeGreaterThan(0);
+    const withComment = scripts.filter((file) =>
+      fs.readFileSync(path.join(installed, file), 'utf8').includes('sourceMappingURL'),
+    );
+    expect(withComment).toEqual([]);
+  });
+
   test('installs with scripts off (no compiler) and runs on the prebuild in the main thread and a Worker', () => {
     expect(fs.existsSync(path.join(installed, 'build'))).toBe(false);
     const result = lastJsonLine(
