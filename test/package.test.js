@@ -57,6 +57,7 @@ const HOST_PREBUILD = (() => {
 
 describe('the published package', () => {
   let tmp;
+  let stage;
   let consumer;
   let installed;
   let packedFiles;
@@ -68,7 +69,7 @@ describe('the published package', () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'worker-waker-package-'));
 
     // A scratch copy of the working tree, without anything built or generated.
-    const stage = path.join(tmp, 'stage');
+    stage = path.join(tmp, 'stage');
     const skip = new Set(['.git', 'node_modules', 'build', 'dist', ...(testPrebuiltOnly ? [] : ['prebuilds'])]);
     fs.cpSync(ROOT, stage, {
       recursive: true,
@@ -131,6 +132,19 @@ describe('the published package', () => {
     );
     expect(withComment).toEqual([]);
   });
+
+  test('npm publish refuses a tree without all seven prebuilds (prepublishOnly)', () => {
+    // The dry run stops at prepublishOnly; the registry is unreachable in case it ever got further.
+    let failure;
+    try {
+      npm(['publish', '--dry-run', '--registry=http://127.0.0.1:9/', '--fetch-retries=0'], { cwd: stage, timeout: 30_000 });
+    } catch (err) {
+      failure = err;
+    }
+    expect(failure).toBeDefined();
+    expect(failure.stderr).toContain('is not a complete release');
+    expect(failure.stderr).toMatch(/darwin-arm64\/worker-waker\.node: missing/);
+  }, 60_000);
 
   test('installs with scripts off (no compiler) and runs on the prebuild in the main thread and a Worker', () => {
     expect(fs.existsSync(path.join(installed, 'build'))).toBe(false);
