@@ -1,8 +1,9 @@
 'use strict';
 // Packaging: what `npm install worker-waker` gives a user. Packs the package, installs the tarball into
 // an empty project without running any install script (so no compiler is involved), then uses it with
-// PREBUILDS_ONLY=1 from the main thread, a Worker, ES modules and TypeScript. Also checks the release
-// tools: scripts/check-prebuilds.js and the prebuild names scripts/prebuildify.js gives each target.
+// PREBUILDS_ONLY=1 from the main thread, a Worker, ES modules and TypeScript; then, with install scripts
+// on, checks that the install script compiles only when no prebuild fits. Also checks the release tools:
+// scripts/check-prebuilds.js and the prebuild names scripts/prebuildify.js gives each target.
 //
 // The tree is packed from a scratch copy, so this file never touches the shared build/, dist/ or
 // prebuilds/. Prebuilds are not committed: the copy builds a fresh one for this machine with
@@ -102,26 +103,29 @@ describe('the published package', () => {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  test('ships the runtime, the types, the sources to build from and a prebuild; no tests or TS sources', () => {
-    for (const file of [
-      'package.json',
-      'LICENSE',
-      'binding.gyp',
-      'dist/index.js',
-      'dist/index.mjs',
-      'dist/index.d.ts',
-      'dist/index.d.mts',
-      'native/binding.cc',
-      'native/waker_core.h',
-      HOST_PREBUILD,
-    ]) {
-      expect(packedFiles).toContain(file);
-    }
+  test('ships exactly the runtime, the types, the sources to build from and the prebuilds', () => {
+    // The allowed set is derived from the tree (each lib/ module compiles to a .js and a .d.ts, every
+    // native source ships), so anything else in the tarball fails here: tests, TS sources, maps, configs.
+    const dist = fs.readdirSync(path.join(ROOT, 'lib')).flatMap((file) => {
+      const source = /^(.+)\.(m?)ts$/.exec(file);
+      if (!source || file.endsWith('.d.ts') || file.endsWith('.d.mts')) return [];
+      const [, base, m] = source;
+      return [`dist/${base}.${m}js`, `dist/${base}.d.${m}ts`];
+    });
+    const native = fs
+      .readdirSync(path.join(ROOT, 'native'))
+      .filter((file) => /\.(cc|h)$/.test(file))
+      .map((file) => `native/${file}`);
+    const prebuilds = testPrebuiltOnly
+      ? listFiles(path.join(ROOT, 'prebuilds')).map((file) => `prebuilds/${file}`)
+      : [HOST_PREBUILD];
+    const topLevel = ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'binding.gyp'];
+    expect([...packedFiles].sort()).toEqual([...topLevel, ...dist, ...native, ...prebuilds].sort());
+    expect(packedFiles).toContain(HOST_PREBUILD);
+    expect(dist).toEqual(expect.arrayContaining(['dist/index.js', 'dist/index.d.ts', 'dist/index.mjs', 'dist/index.d.mts']));
     // Everything gyp compiles must ship, or building from source fails for users.
     const gyp = fs.readFileSync(path.join(ROOT, 'binding.gyp'), 'utf8');
     for (const source of gyp.match(/native\/[\w.-]+\.cc/g)) expect(packedFiles).toContain(source);
-    const unwanted = packedFiles.filter((file) => /^(test|lib|scripts|bench|\.github)\/|\.map$|^tsconfig/.test(file));
-    expect(unwanted).toEqual([]);
   });
 
   test('the shipped JavaScript points to no source map (neither the maps nor lib/ ship)', () => {
@@ -204,13 +208,30 @@ describe('the published package', () => {
     expect(result.message).toContain('No native build was found');
   });
 
-  test('the shipped sources build from source when asked (npm rebuild --build-from-source)', () => {
-    npm(['rebuild', NAME], { cwd: consumer, env: { npm_config_build_from_source: 'true' }, timeout: 150_000 });
-    const built = path.join(installed, 'build', 'Release', 'worker_waker.node');
-    expect(fs.existsSync(built)).toBe(true);
-    // Without PREBUILDS_ONLY, node-gyp-build prefers the fresh build over the prebuild.
-    const result = lastJsonLine(node([path.join(consumer, 'main.cjs')], { cwd: consumer, timeout: 30_000 }));
-    expect(result).toMatchObject({ exitCode: 0, woken: true, permitsLeft: 0, binary: path.join('build', 'Release', 'worker_waker.node') });
+  // The install script (node-gyp-build) compiles only when no prebuild loads. npm runs it for
+  // `npm rebuild`; --foreground-scripts shows its banner, which proves it ran.
+  const installScriptBanner = `> ${NAME}@${require('../package.json').version} install`;
+
+  test('with install scripts on and a prebuild that fits, the install script compiles nothing', () => {
+    const out = npm(['rebuild', NAME, '--foreground-scripts'], { cwd: consumer, timeout: 60_000 });
+    expect(out).toContain(installScriptBanner);
+    expect(fs.existsSync(path.join(installed, 'build'))).toBe(false);
+  }, 90_000);
+
+  test('with install scripts on and no prebuild that fits, the install script compiles and the package loads it', () => {
+    const prebuilds = path.join(installed, 'prebuilds');
+    const aside = path.join(tmp, 'prebuilds-aside');
+    fs.renameSync(prebuilds, aside);
+    try {
+      const out = npm(['rebuild', NAME, '--foreground-scripts'], { cwd: consumer, timeout: 150_000 });
+      expect(out).toContain(installScriptBanner);
+      expect(fs.existsSync(path.join(installed, 'build', 'Release', 'worker_waker.node'))).toBe(true);
+      const result = lastJsonLine(node([path.join(consumer, 'main.cjs')], { cwd: consumer, timeout: 30_000 }));
+      expect(result).toMatchObject({ exitCode: 0, woken: true, permitsLeft: 0, binary: path.join('build', 'Release', 'worker_waker.node') });
+    } finally {
+      fs.rmSync(path.join(installed, 'build'), { recursive: true, force: true });
+      fs.renameSync(aside, prebuilds);
+    }
   }, 180_000);
 });
 
