@@ -257,21 +257,29 @@ test('destroy() cancels: tasks that never ran reject with AbortError, the others
 });
 
 describe('shutdown while run() waits for room', () => {
-  // A full pool of slow tasks, and one more run() that must wait.
+  // A full pool of 5 ms tasks, and one more run() that must wait. The waiting run() must fail as
+  // soon as the pool shuts down, not when a result happens to free room: `completedThen` is how
+  // many tasks had completed when it settled (none can have, 5 ms in).
   async function fullPool() {
     const pool = makePool(SMALL);
     await within(5000, pool.ready(), 'ready()');
     const admitted = [];
-    for (let i = 0; i < pool.capacity; i++) admitted.push(pool.trySubmit(SLOW(300)).then(() => 'ran', (error) => error));
+    for (let i = 0; i < pool.capacity; i++) admitted.push(pool.trySubmit(SLOW(5000)).then(() => 'ran', (error) => error));
     expect(pool.trySubmit(1)).toBeNull();
-    const waiting = pool.run(1).then(() => 'admitted', (error) => error);
+    const waiting = pool.run(1).then(
+      () => ({ outcome: 'admitted', completedThen: pool.completed }),
+      (error) => ({ outcome: error, completedThen: pool.completed }),
+    );
     return { pool, admitted, waiting };
   }
 
   test('close(): the waiting run() rejects with ERR_POOL_CLOSED, the admitted tasks complete', async () => {
     const { pool, admitted, waiting } = await fullPool();
     const closed = pool.close();
-    expect(await within(2000, waiting, 'the waiting run()')).toMatchObject({ code: 'ERR_POOL_CLOSED', message: 'The pool is closed' });
+    expect(await within(2000, waiting, 'the waiting run()')).toMatchObject({
+      outcome: { code: 'ERR_POOL_CLOSED', message: 'The pool is closed' },
+      completedThen: 0,
+    });
     expect(await within(10000, Promise.all(admitted), 'the admitted tasks')).toEqual(admitted.map(() => 'ran'));
     expect(await within(6000, closed, 'close()')).toBe(0);
     expect(pool.stats()).toMatchObject({ submitted: pool.capacity, completed: pool.capacity, cancelled: 0 });
@@ -280,7 +288,7 @@ describe('shutdown while run() waits for room', () => {
   test('destroy(): the waiting run() rejects with ERR_POOL_CLOSED, the rest ran or were cancelled', async () => {
     const { pool, admitted, waiting } = await fullPool();
     const destroyed = pool.destroy();
-    expect(await within(2000, waiting, 'the waiting run()')).toMatchObject({ code: 'ERR_POOL_CLOSED' });
+    expect(await within(2000, waiting, 'the waiting run()')).toMatchObject({ outcome: { code: 'ERR_POOL_CLOSED' }, completedThen: 0 });
     expect(await within(6000, destroyed, 'destroy()')).toBe(0);
     const outcomes = await within(1000, Promise.all(admitted), 'the admitted tasks');
     const ran = outcomes.filter((o) => o === 'ran').length;
