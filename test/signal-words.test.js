@@ -109,6 +109,20 @@ describe('single thread', () => {
     expect(waker.snapshotSummary()).toBe(0n);
   });
 
+  test('the README\'s repair loop restores a word that a stopped set() left without its summary bit', () => {
+    const waker = new WorkerWaker();
+    const signals = new SignalWords(waker);
+    signals.set(5); // word 0, marked properly
+    Atomics.or(signals.words, 3, 1n << 7n); // word 3: what set(199) leaves when stopped after its OR
+    expect(waker.snapshotSummary()).toBe(1n);
+    for (let word = 0; word < 62; word++) {
+      if (Atomics.load(signals.words, word) !== 0n) waker.markActive(word);
+    }
+    expect(waker.snapshotSummary()).toBe((1n << 0n) | (1n << 3n));
+    expect(waker.permits()).toBe(2); // one for word 0, one for the repaired word 3
+    expect(signals.take(3)).toBe(1n << 7n);
+  });
+
   test('a second SignalWords on the same buffer shares the words', () => {
     const waker = new WorkerWaker();
     const a = new SignalWords(waker);
