@@ -325,6 +325,23 @@ test('bad options are refused', () => {
   expect(() => new Pool({ filename: TASK, words: 62, queuesPerWord: 64, queueCapacity: 1 << 20 })).toThrow(/at most 4194304/);
 });
 
+test('the demo, shortened, checks every result, prints its settings, medians and target lines, and exits 0', async () => {
+  // Structure only: speed is the demo's own business (and the README's), never a unit test's.
+  const demo = path.join(__dirname, '..', 'examples', 'pool', 'demo.js');
+  const env = { ...process.env, DEMO_SECONDS: '0.2', DEMO_ROUNDS: '1', DEMO_WINDOW: '64' };
+  const { code, stdout, stderr } = await new Promise((resolve) => {
+    execFile(process.execPath, [demo], { env, timeout: 30000 }, (error, out, err) => resolve({ code: error ? error.code : 0, stdout: out, stderr: err }));
+  });
+  expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+  expect(stdout).toMatch(/^machine: .+ core\(s\) available, .+, Node v\d+/m);
+  expect(stdout).toMatch(/concurrentTasksPerWorker 32 \(window ÷ threads\)/);
+  expect(stdout).toMatch(/^throughput: [\d.,]+× piscina's \(target ≥ 5×\): (met|MISSED by [\d.]+×)$/m);
+  expect(stdout).toMatch(/^p50 latency, 64 in flight: [\d.]+× piscina's \(target ≤ 0\.5×\): (met|MISSED by [\d.]+×)$/m);
+  expect(stdout).toMatch(/^p50 latency at 10,000 tasks\/s offered: [\d.]+× piscina's \(target ≤ 0\.5×\): (met|MISSED by [\d.]+×)$/m);
+  expect(stdout).toMatch(/^ {2}waits per task [\d.]+: workers [\d.]+/m);
+  expect(stdout).not.toMatch(/\r/); // not a terminal: no progress line at all
+}, 40000);
+
 describe('a process using the pool exits 0, quickly, without a signal', () => {
   const runChild = (mode) =>
     new Promise((resolve) => {

@@ -96,7 +96,7 @@ function runPhase(label, submit, { durationMs, window, rate }) {
     let submitted = 0;
     let inFlight = 0;
     let stopped = false;
-    let failed = false;
+    let ended = false;
     const start = performance.now();
     const deadline = start + durationMs;
     const showProgress = setInterval(() => {
@@ -106,7 +106,10 @@ function runPhase(label, submit, { durationMs, window, rate }) {
     let offer;
 
     function finish() {
+      if (ended) return;
+      ended = true;
       clearInterval(showProgress);
+      clearInterval(offer);
       const elapsed = performance.now() - start;
       const sorted = latencies.subarray(0, done).sort();
       resolve({ done, wrong, elapsed, perSecond: (done / elapsed) * 1000, p50: percentile(sorted, 0.5) * 1000, p99: percentile(sorted, 0.99) * 1000 });
@@ -129,9 +132,10 @@ function runPhase(label, submit, { durationMs, window, rate }) {
         latencies[done++] = t1 - t0;
         if (window !== undefined && t1 < deadline) launch();
         else if (t1 >= deadline) stopped = true;
-        if (stopped && inFlight === 0 && !failed) finish();
+        if (stopped && inFlight === 0) finish();
       }, (error) => {
-        failed = true;
+        if (ended) return;
+        ended = true;
         clearInterval(showProgress);
         clearInterval(offer);
         reject(error);
@@ -150,6 +154,7 @@ function runPhase(label, submit, { durationMs, window, rate }) {
         if (inFlight === 0) finish();
         return;
       }
+      if (stopped) return;
       const due = Math.floor(((now - start) / 1000) * rate) - submitted;
       for (let i = 0; i < due; i++) launch();
     }, 1);
