@@ -24,6 +24,11 @@ const WORDS_BYTES = WORD_COUNT * BigUint64Array.BYTES_PER_ELEMENT;
  *
  * Lifetime: the words live in `buffer`; attach from another thread with
  * `new SignalWords(new WorkerWaker(wakerBuffer), wordsBuffer)`.
+ *
+ * Termination: `set()` is two steps (OR the bit into the word, then mark the summary bit), so a
+ * thread terminated between them leaves a non-empty word with a clear summary bit. Nothing can
+ * close that gap with two separate atomic words; after terminating a producer, re-mark every
+ * non-empty word (`markActive` on a set bit writes nothing). See the README.
  */
 export class SignalWords {
   readonly #words: BigUint64Array;

@@ -9,6 +9,13 @@
 // in different signal words and different workers can take them.
 //
 // Result rings: one per worker, one producer (that worker) and one consumer (the main thread).
+// Each result slot holds a task id, a status (RESULT_OK or RESULT_ERROR) and a value: the task's
+// result, or for an error the byte length of its text in `errorText`.
+//
+// Error texts: one record of ERROR_TEXT_BYTES per task id (not per result slot: an id belongs to
+// one admitted task at a time, so a record is never shared, and the space is bounded by the
+// admission bound, `maxPending * ERROR_TEXT_BYTES`). A failed task's error travels the same way
+// as a result, so neither path uses postMessage.
 //
 // Indices are free-running int32 counters (wrapping at 2^32, compared with `(a - b) | 0`); a slot
 // is `index & (capacity - 1)`. Head and tail sit 64 bytes apart so that producer and consumers
@@ -17,6 +24,14 @@
 const HEADER_INTS = 32; // 128 bytes per ring header: head at +0, tail at +16
 const HEAD = 0;
 const TAIL = 16;
+
+// Result status (resultStatus[slot]).
+const RESULT_OK = 0;
+const RESULT_ERROR = 1;
+
+// An error's name and message, UTF-8, separated by NUL, cut to this many bytes.
+const ERROR_TEXT_BYTES = 256;
+const TRUNCATED = '…';
 
 // Pool state word (control[STATE]).
 const RUNNING = 0;
@@ -31,7 +46,7 @@ const STAT_BATCHES = 1; // batches claimed from a queue
 const STAT_TAKES = 2; // words taken that held work
 const STAT_PERMITS = 3; // permits taken
 const STAT_WASTED = 4; // permits after which no work was found
-const STAT_PARKS = 5; // times the worker blocked in acquire() (each one is a wake-up later)
+const STAT_WAITS = 5; // times the worker found no permit and called acquire() (spins up to 20 µs, then parks)
 
 function nextPowerOfTwo(n) {
   let p = 1;
@@ -62,6 +77,8 @@ function createLayout({ threads, words, queuesPerWord, queueCapacity }) {
     resultHeaders: new SharedArrayBuffer(threads * HEADER_INTS * 4),
     resultIds: new SharedArrayBuffer(threads * resultCapacity * 4),
     resultValues: new SharedArrayBuffer(threads * resultCapacity * 8),
+    resultStatus: new SharedArrayBuffer(threads * resultCapacity),
+    errorText: new SharedArrayBuffer(maxPending * ERROR_TEXT_BYTES),
   };
 }
 
@@ -76,6 +93,8 @@ function viewLayout(layout) {
     resultHeaders: new Int32Array(layout.resultHeaders),
     resultIds: new Int32Array(layout.resultIds),
     resultValues: new Float64Array(layout.resultValues),
+    resultStatus: new Uint8Array(layout.resultStatus),
+    errorText: new Uint8Array(layout.errorText),
   };
 }
 
@@ -120,6 +139,57 @@ function claimTasks(layout, view, ring, max, ids, args) {
   }
 }
 
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** The name and message of whatever a task threw, without letting its getters throw again. */
+function describeThrown(thrown) {
+  try {
+    if (thrown instanceof Error || (typeof thrown === 'object' && thrown !== null && 'message' in thrown)) {
+      return { name: String(thrown.name ?? 'Error'), message: String(thrown.message) };
+    }
+    return { name: 'Error', message: `task threw a non-error value: ${String(thrown)}` };
+  } catch {
+    return { name: 'Error', message: 'task threw a value that cannot be described' };
+  }
+}
+
+/**
+ * Writes what a task threw into the error record of task `id` (worker side) and returns its byte
+ * length. Longer texts are cut at a character boundary (encodeInto writes only whole UTF-8
+ * sequences) and end with '…'. The caller publishes the length in the result slot, before the
+ * seq_cst store of the ring's tail, like a result value.
+ */
+function writeError(view, id, thrown) {
+  const { name, message } = describeThrown(thrown);
+  const record = view.errorText.subarray(id * ERROR_TEXT_BYTES, (id + 1) * ERROR_TEXT_BYTES);
+  const text = `${name}\u0000${message}`;
+  const whole = encoder.encodeInto(text, record);
+  if (whole.read === text.length) return whole.written;
+  const room = ERROR_TEXT_BYTES - encoder.encode(TRUNCATED).length;
+  const cut = encoder.encodeInto(text, record.subarray(0, room));
+  return cut.written + encoder.encodeInto(TRUNCATED, record.subarray(cut.written)).written;
+}
+
+const ERROR_CLASSES = { Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError };
+
+/**
+ * The error of task `id` (main-thread side): `length` bytes of its record, as an instance of the
+ * built-in class its name names (else an Error with that name). The worker's stack is not kept.
+ */
+function readError(view, id, length) {
+  const start = id * ERROR_TEXT_BYTES;
+  // slice(): a private copy, since TextDecoder may refuse views of shared memory.
+  const text = decoder.decode(view.errorText.slice(start, start + Math.min(length, ERROR_TEXT_BYTES)));
+  const split = text.indexOf('\u0000');
+  const name = split === -1 ? 'Error' : text.slice(0, split);
+  const message = split === -1 ? text : text.slice(split + 1);
+  const ErrorClass = Object.hasOwn(ERROR_CLASSES, name) ? ERROR_CLASSES[name] : Error;
+  const error = new ErrorClass(message);
+  if (error.name !== name) error.name = name;
+  return error;
+}
+
 module.exports = {
   HEADER_INTS,
   HEAD,
@@ -128,17 +198,22 @@ module.exports = {
   STOPPING,
   CANCELLING,
   STATE,
+  RESULT_OK,
+  RESULT_ERROR,
+  ERROR_TEXT_BYTES,
   STAT_STRIDE,
   STAT_TASKS,
   STAT_BATCHES,
   STAT_TAKES,
   STAT_PERMITS,
   STAT_WASTED,
-  STAT_PARKS,
+  STAT_WAITS,
   nextPowerOfTwo,
   createLayout,
   viewLayout,
   signalQueueOf,
   ringOf,
   claimTasks,
+  writeError,
+  readError,
 };

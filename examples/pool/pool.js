@@ -12,7 +12,8 @@
 //   take(0): which workers have results;             main thread has emptied the word since)
 //   read their rings, resolve the promises
 //
-// Tasks are numbers in, numbers out: the worker module exports `(x: number) => number`.
+// Tasks are numbers in, numbers out: the worker module exports `(x: number) => number`. A task
+// that throws comes back through the same ring, as a status flag and a bounded error text.
 // Bounded: at most `words * queuesPerWord * queueCapacity` tasks are admitted and not yet
 // settled; past that `trySubmit` returns null and `run` waits for room (push back).
 
@@ -63,6 +64,7 @@ class Pool {
   #resultWaker = new WorkerWaker();
   #resultWords = new SignalWords(this.#resultWaker);
   #chunk;
+  #afterTailStore; // test seam, see the constructor
 
   // Admitted tasks: id -> settle functions; ids are recycled through a stack.
   #resolvers;
@@ -96,8 +98,11 @@ class Pool {
    * @param {number} [options.words] signal words used for task queues (default: threads).
    * @param {number} [options.queuesPerWord] queues per word (default 8).
    * @param {number} [options.queueCapacity] tasks per queue, a power of two (default 256).
-   * @param {number} [options.chunk] tasks written to one queue before it is published (default 32).
+   * @param {number} [options.chunk] tasks written to one queue before it is published (default 32, at most queueCapacity).
    * @param {number} [options.batch] tasks a worker claims at once (default 64).
+   * @param {object} [options.testHooks] test seam: `afterTailStore({ ring, queue, taskWaker,
+   *   taskWords })` runs between the store of a ring's tail and the set() that announces it
+   *   (test/pool.test.js pauses there to prove that order).
    */
   constructor(options = {}) {
     const { filename } = options;
@@ -114,8 +119,9 @@ class Pool {
     if (words * queuesPerWord * queueCapacity > MAX_CAPACITY) {
       throw new RangeError(`words * queuesPerWord * queueCapacity must be at most ${MAX_CAPACITY}. Received ${words * queuesPerWord * queueCapacity}`);
     }
-    this.#chunk = checkOption(options, 'chunk', 32, 1, queueCapacity);
+    this.#chunk = checkOption(options, 'chunk', Math.min(32, queueCapacity), 1, queueCapacity);
     const batch = checkOption(options, 'batch', 64, 1, 1 << 16);
+    this.#afterTailStore = options.testHooks?.afterTailStore;
 
     this.#layout = L.createLayout({ threads, words, queuesPerWord, queueCapacity });
     this.#view = L.viewLayout(this.#layout);
@@ -151,14 +157,11 @@ class Pool {
     this.#workers.push(worker);
     this.#exits.push(new Promise((resolve) => worker.once('exit', resolve)));
     const ready = new Promise((resolve, reject) => {
-      worker.on('message', (message) => {
-        if (message.type === 'ready') {
-          // An idle pool must not keep the process alive; pending tasks do (acquireAsync).
-          worker.unref();
-          resolve();
-        } else if (message.type === 'error') {
-          this.#settleError(message.id, message.error);
-        }
+      // The only message a worker sends, once, when its task module has loaded (see worker.js).
+      worker.once('message', () => {
+        // An idle pool must not keep the process alive; pending tasks do (acquireAsync).
+        worker.unref();
+        resolve();
       });
       worker.once('error', (error) => {
         reject(error);
@@ -258,6 +261,9 @@ class Pool {
   }
 
   #roomOf(ring) {
+    // Slots below `head` are free to overwrite: a worker advances `head` (seq_cst CAS) only after it
+    // has copied the tasks it claims, and a CAS that loses discards its copies (claimTasks). A
+    // stale head only makes the ring look fuller than it is.
     const head = Atomics.load(this.#view.queueHeaders, ring * L.HEADER_INTS + L.HEAD);
     return this.#layout.queueCapacity - ((this.#tails[ring] - head) | 0);
   }
@@ -265,10 +271,16 @@ class Pool {
   #publish(ring) {
     if (this.#published[ring] === this.#tails[ring]) return;
     this.#published[ring] = this.#tails[ring];
-    // The seq_cst store orders the slot writes before it; set() comes after it, so a worker
-    // that takes the bit and then loads the tail sees every slot.
+    // Tail first, then set(): the seq_cst store orders the slot writes before it, and a worker
+    // that takes the bit and then loads the tail sees every slot. The other way round, a worker
+    // could take the bit, find the old tail (nothing to do) and park, and the tasks would wait
+    // for an unrelated set() of the same word.
+    const queue = L.signalQueueOf(this.#layout, ring);
     Atomics.store(this.#view.queueHeaders, ring * L.HEADER_INTS + L.TAIL, this.#tails[ring]);
-    this.#taskWords.set(L.signalQueueOf(this.#layout, ring));
+    if (this.#afterTailStore !== undefined) {
+      this.#afterTailStore({ ring, queue, taskWaker: this.#taskWaker, taskWords: this.#taskWords });
+    }
+    this.#taskWords.set(queue);
   }
 
   #flush() {
@@ -315,7 +327,7 @@ class Pool {
 
   /** Reads the result rings of the workers named by `bits` (bit i = worker i). */
   #drainResults(bits) {
-    const { resultHeaders, resultIds, resultValues } = this.#view;
+    const { resultHeaders, resultIds, resultValues, resultStatus } = this.#view;
     const capacity = this.#layout.resultCapacity;
     const mask = capacity - 1;
     let freed = 0;
@@ -332,11 +344,15 @@ class Pool {
         const base = worker * capacity;
         while (head !== tail) {
           const slot = base + (head & mask);
-          this.#settle(resultIds[slot], resultValues[slot]);
+          const id = resultIds[slot];
+          if (resultStatus[slot] === L.RESULT_ERROR) this.#settleError(id, L.readError(this.#view, id, resultValues[slot]));
+          else this.#settle(id, resultValues[slot]);
           head = (head + 1) | 0;
           freed++;
         }
         this.#resultHeads[worker] = head;
+        // After the slots are read (and their error records, whose ids are only now free for
+        // reuse): the seq_cst store tells the worker that these slots may be written again.
         Atomics.store(resultHeaders, worker * L.HEADER_INTS + L.HEAD, head);
       }
     }
@@ -352,7 +368,16 @@ class Pool {
     }
   }
 
+  // A result whose id is not pending would resolve someone else's task (or nothing): a bug in
+  // the rings, so stop the pool (the collector's failure cancels it) rather than go on.
+  #checkPending(id) {
+    if (!(id >= 0 && id < this.#layout.maxPending) || this.#resolvers[id] === undefined) {
+      throw new Error(`pool bug: a result arrived for task id ${id}, which is not pending`);
+    }
+  }
+
   #settle(id, value) {
+    this.#checkPending(id);
     const resolve = this.#resolvers[id];
     this.#release(id);
     this.#counts.completed++;
@@ -360,13 +385,11 @@ class Pool {
   }
 
   #settleError(id, error) {
+    this.#checkPending(id);
     const reject = this.#rejecters[id];
-    if (reject === undefined) return;
     this.#release(id);
     this.#counts.failed++;
     reject(error);
-    this.#wakeSubmitters(1);
-    this.#wakeCollector();
   }
 
   #wakeSubmitters(count) {
@@ -391,6 +414,9 @@ class Pool {
       this.#closing = (async () => {
         this.#flush();
         if (this.#pending > 0) await new Promise((resolve) => this.#idleWaiters.push(resolve));
+        // destroy() (or a failure) meanwhile: its cancel owns the shutdown; STOPPING must not
+        // overwrite CANCELLING while workers may still be finishing a batch.
+        if (this.#cancelling !== null) return this.#cancelling;
         return this.#stop(L.STOPPING);
       })();
     }
@@ -425,7 +451,12 @@ class Pool {
         const terminated = await this.#stop(L.CANCELLING);
         // Every worker has exited: whatever results they published are final. Settle them, then
         // reject what never ran.
-        this.#drainResults((1n << BigInt(this.#layout.threads)) - 1n);
+        try {
+          this.#drainResults((1n << BigInt(this.#layout.threads)) - 1n);
+        } catch {
+          // A corrupt ring (#checkPending), already the reason of this cancel when the collector
+          // found it: reject what is left rather than leave it pending.
+        }
         for (let id = 0; id < this.#layout.maxPending; id++) {
           const reject = this.#rejecters[id];
           if (reject === undefined) continue;
@@ -458,6 +489,19 @@ class Pool {
     return stuck.length;
   }
 
+  /**
+   * stats() once every worker is parked on the task waker (a worker publishes its counters just
+   * before it waits, so they are then exact), or after `timeoutMs` if some worker stays busy.
+   * For measuring one phase of a run: call it before and after, and subtract.
+   */
+  async settledStats(timeoutMs = 1000) {
+    const deadline = performance.now() + timeoutMs;
+    while (this.#taskWaker.sleepers() < this.#layout.threads && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    return this.stats();
+  }
+
   /** Counters of this pool's work so far (worker counters are exact once the pool is closed). */
   stats() {
     const { stats } = this.#view;
@@ -473,7 +517,7 @@ class Pool {
       takes: sum(L.STAT_TAKES),
       workerPermits: sum(L.STAT_PERMITS),
       workerWasted: sum(L.STAT_WASTED),
-      workerParks: sum(L.STAT_PARKS),
+      workerWaits: sum(L.STAT_WAITS),
     };
   }
 }

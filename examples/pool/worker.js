@@ -3,6 +3,12 @@
 // (`summarySelect`), takes the whole word with one `take`, drains every queue the word names,
 // runs the tasks and publishes their results in batches to its own result ring, then marks its
 // bit in the result signal words (which wakes the main thread only when that word was empty).
+//
+// Everything after start-up goes through worker-waker and shared memory: results and task errors
+// alike (an error is a result slot with RESULT_ERROR and its text in the task's error record).
+// The one message this worker posts is 'ready', once, after its task module has loaded: the main
+// thread's ready() and unref() wait for it, it never lies on a task's path, and a module that
+// fails to load is reported by the Worker's own 'error' event.
 
 const { workerData, parentPort } = require('node:worker_threads');
 const { WorkerWaker, SignalWords } = require('../..');
@@ -22,7 +28,7 @@ function loadTask(file) {
 }
 const task = loadTask(filename);
 
-const { control, stats, resultHeaders, resultIds, resultValues } = view;
+const { control, stats, resultHeaders, resultIds, resultValues, resultStatus } = view;
 const resultMask = layout.resultCapacity - 1;
 const resultBase = index * layout.resultCapacity;
 const resultHeadAt = index * L.HEADER_INTS + L.HEAD;
@@ -37,7 +43,7 @@ let batches = 0;
 let takes = 0;
 let permits = 0;
 let wasted = 0;
-let parks = 0;
+let waits = 0;
 
 function publishStats() {
   // Plain stores: the main thread may read them at any time (a stale value is fine there) and
@@ -47,15 +53,7 @@ function publishStats() {
   stats[statsBase + L.STAT_TAKES] = takes;
   stats[statsBase + L.STAT_PERMITS] = permits;
   stats[statsBase + L.STAT_WASTED] = wasted;
-  stats[statsBase + L.STAT_PARKS] = parks;
-}
-
-function reportError(id, error) {
-  try {
-    parentPort.postMessage({ type: 'error', id, error });
-  } catch {
-    parentPort.postMessage({ type: 'error', id, error: new Error(String(error)) });
-  }
+  stats[statsBase + L.STAT_WAITS] = waits;
 }
 
 /**
@@ -68,26 +66,32 @@ function drainRing(ring) {
     if (count === 0) return true;
     batches++;
     // Never full: see createLayout. A bug here must stop the pool rather than drop results.
+    // The main thread stores `head` (seq_cst) only after it has read the slots below it, so every
+    // slot this load counts as free is free; a stale head only makes the ring look fuller.
     if (((resultTail - Atomics.load(resultHeaders, resultHeadAt)) | 0) > layout.resultCapacity - count) {
       throw new Error('result ring overflow');
     }
     for (let i = 0; i < count; i++) {
+      const id = claimedIds[i];
       let value;
+      let status = L.RESULT_OK;
       try {
         value = task(claimedArgs[i]);
       } catch (error) {
-        tasksRun++;
-        reportError(claimedIds[i], error);
-        continue;
+        // The text goes into this task's own error record; the slot carries its length.
+        value = L.writeError(view, id, error);
+        status = L.RESULT_ERROR;
       }
       const slot = resultBase + (resultTail & resultMask);
-      resultIds[slot] = claimedIds[i];
+      resultIds[slot] = id;
       resultValues[slot] = value;
+      resultStatus[slot] = status;
       resultTail = (resultTail + 1) | 0;
       tasksRun++;
     }
-    // Publish the batch: the seq_cst store of `tail` orders the slot writes before it, and the
-    // set() after it, so the main thread, which takes the bit and then loads `tail`, sees them.
+    // Publish the batch: the seq_cst store of `tail` orders the slot writes (ids, values, status,
+    // error texts) before it, and the set() after it, so the main thread, which takes the bit and
+    // then loads `tail`, sees them.
     Atomics.store(resultHeaders, resultTailAt, resultTail);
     resultWords.set(index);
     if (Atomics.load(control, L.STATE) === L.CANCELLING) return false;
@@ -132,7 +136,8 @@ function run() {
     if (!foundSincePermit) wasted++;
     foundSincePermit = false;
     if (!taskWaker.tryAcquire()) {
-      parks++;
+      waits++;
+      // Before waiting: a parked worker's counters are then current (Pool.settledStats()).
       publishStats();
       taskWaker.acquire();
     }
