@@ -135,8 +135,11 @@ function parseOptions(options: unknown): Parsed {
     throw invalidType('options', 'of type object', options);
   }
   const { timeout = Infinity, signal, ref = true } = options as AcquireAsyncOptions;
-  if (typeof timeout !== 'number') throw invalidType('options.timeout', 'of type number', timeout);
-  if (!(timeout >= 0)) throw outOfRange('options.timeout', '>= 0 (Infinity allowed)', timeout);
+  // A RangeError also for a non-number, as the contract says ("a negative or non-numeric
+  // timeout"); the other options follow Node's TypeError for a wrong type.
+  if (typeof timeout !== 'number' || !(timeout >= 0)) {
+    throw outOfRange('options.timeout', 'a number >= 0 (Infinity allowed)', timeout);
+  }
   if (signal !== undefined && !isAbortSignal(signal)) {
     throw invalidType('options.signal', 'an instance of AbortSignal', signal);
   }
@@ -164,8 +167,13 @@ function detach(entry: Pending): void {
   if (entry.refd && --queue.refd === 0) native.asyncRef(queue.state, queue.id, false);
 }
 
-/** Called by the native waiter on this thread: n permits taken for the n oldest calls. */
-function dispatch(id: number, n: number): void {
+/**
+ * Called by the native waiter on this thread: n permits taken for the n oldest calls. Returns
+ * how many found no call, which the waiter gives back to the waker: 0 while the accounting holds
+ * (the waiter takes permits only for pending calls); if it ever breaks, even with this queue
+ * gone, the permits go back rather than vanish.
+ */
+function dispatch(id: number, n: number): number {
   const queue = queues.get(id);
   let left = n;
   while (left > 0 && queue?.head !== undefined) {
@@ -174,9 +182,7 @@ function dispatch(id: number, n: number): void {
     entry.resolve(true);
     left--;
   }
-  // Unreachable while the accounting holds (the waiter takes permits only for pending calls);
-  // if it ever breaks, the permits go back rather than vanish.
-  if (left > 0 && queue !== undefined) native.release(queue.state, left);
+  return left;
 }
 
 /** A pending call stops waiting: tells the waiter, then settles. */

@@ -65,15 +65,21 @@ export interface NativeBinding {
    * acquireAsync, native half (native/async_binding.cc). Returns 0 when a permit was taken at
    * once (only when this thread has no pending call on `state`), -1 when none was and `wait` is
    * false, else the id of the waiter that now counts one more pending call; it later calls
-   * `dispatch(id, n)` on this thread with n grants for the n oldest pending calls.
+   * `dispatch(id, n)` on this thread with n grants for the n oldest pending calls, and gives back
+   * to the waker the number of grants `dispatch` returns (those that found no call).
    */
-  asyncAcquire(state: StateView, dispatch: (id: number, n: number) => void, wait: boolean): number;
+  asyncAcquire(state: StateView, dispatch: (id: number, n: number) => number, wait: boolean): number;
   /** One pending call of waiter `id` gave up; a grant already taken for it moves on or goes back. */
   asyncCancel(state: StateView, id: number): void;
   /** Whether waiter `id` keeps the event loop alive. */
   asyncRef(state: StateView, id: number, ref: boolean): void;
   /** acquireAsync waiter threads running for `state` in this process (they exit after 1 s idle). */
   asyncWaiterThreads(state: StateView): number;
+  /**
+   * Cancels on `state` whose grant was already taken and went back to the waker, counted while
+   * `state` has waiter threads running (a statistic for the race tests).
+   */
+  asyncCancelsGivingBackGrant(state: StateView): number;
 }
 
 type Loader = (dir: string) => unknown;

@@ -9,7 +9,10 @@
 //
 // Lifetime of a port:
 //   - created by asyncAcquire when a call must wait and no live port serves the state;
-//   - the waiter thread retires after AsyncWaiter::kLinger without demand and releases the TSFN;
+//   - asyncCancel and asyncRef find it by id until it is finalized, also once a fresh port has
+//     replaced it as the live one of its state, so a call always reaches the port it waits on;
+//   - the waiter thread retires after AsyncWaiter::kLinger without demand and without grants in
+//     flight, and releases the TSFN;
 //     the TSFN then finalizes on the JS thread: Finalize() joins the thread and frees the port;
 //   - at environment teardown (worker exit or terminate(), end of the main thread) our cleanup
 //     hook, registered after the TSFN was made and therefore run before Node's own TSFN hook,
@@ -44,9 +47,15 @@ struct PortKeyHash {
   }
 };
 
-// The live port of each (environment, state). Each environment runs on its own thread and only
-// that thread touches its entries, so a thread-local map needs no lock.
+// The live port of each (environment, state): the one new calls join. Each environment runs on
+// its own thread and only that thread touches its entries, so thread-local maps need no lock.
 thread_local std::unordered_map<PortKey, AsyncPort*, PortKeyHash> ports;
+// Every port of this thread not yet finalized, live or retired, by id: where asyncCancel and
+// asyncRef go.
+thread_local std::unordered_map<uint64_t, AsyncPort*> ports_by_id;
+
+// Ids are Numbers in JS, so they stay below 2^53 (at one port a microsecond, for 285 years).
+constexpr double kMaxSafeInteger = 9007199254740991.0;
 
 // Ids let the JS dispatcher find the queue a grant belongs to. Only uniqueness matters, which
 // fetch_add gives in any memory order: hence relaxed.
@@ -77,6 +86,7 @@ class AsyncPort final : public AsyncWaiter::Sink {
     napi_unref_threadsafe_function(env, port->tsfn_);
     napi_add_env_cleanup_hook(env, Cleanup, port);
     ports[PortKey{env, words}] = port;  // replaces a retired port, which Finalize leaves alone
+    ports_by_id[port->id_] = port;
     if (!port->waiter_.Start()) {
       // Release the thread count the waiter would have held: the TSFN finalizes on the loop
       // and Finalize() frees the port like after a retirement.
@@ -88,6 +98,8 @@ class AsyncPort final : public AsyncWaiter::Sink {
 
   AsyncWaiter& waiter() { return waiter_; }
   uint64_t id() const { return id_; }
+  napi_env env() const { return env_; }
+  const void* key() const { return key_; }
   napi_threadsafe_function tsfn() const { return tsfn_; }
 
   // Waiter thread.
@@ -103,7 +115,8 @@ class AsyncPort final : public AsyncWaiter::Sink {
   AsyncPort(napi_env env, Word* words)
       : env_(env), key_(words), waiter_(words, this), id_(next_port_id.fetch_add(1, std::memory_order_relaxed)) {}
 
-  // JS thread: hands every ready grant to dispatch(id, n).
+  // JS thread: hands every ready grant to dispatch(id, n), which returns how many of them found
+  // no pending call; those go back to the waker.
   static void CallJs(napi_env env, napi_value dispatch, void* context, void*) {
     // env is null when Node empties the queue of a finalized TSFN: Finalize() already gave the
     // grants back and freed the port, so `context` must not be touched.
@@ -113,11 +126,21 @@ class AsyncPort final : public AsyncWaiter::Sink {
     if (n == 0) return;
     napi_value args[2];
     napi_value recv;
+    napi_value result = nullptr;
     napi_status status = napi_create_double(env, static_cast<double>(port->id_), &args[0]);
     if (status == napi_ok) status = napi_create_double(env, static_cast<double>(n), &args[1]);
     if (status == napi_ok) status = napi_get_undefined(env, &recv);
-    if (status == napi_ok) status = napi_call_function(env, recv, dispatch, 2, args, nullptr);
-    if (status == napi_ok) return;
+    if (status == napi_ok) status = napi_call_function(env, recv, dispatch, 2, args, &result);
+    if (status == napi_ok) {
+      // Grants for calls that are gone (unreachable while the accounting holds) go back rather
+      // than vanish. Anything but a number in [0, n] counts as "all delivered".
+      double undelivered = 0;
+      if (napi_get_value_double(env, result, &undelivered) == napi_ok && undelivered >= 1 &&
+          undelivered <= static_cast<double>(n)) {
+        port->waiter_.GiveBack(static_cast<uint64_t>(undelivered));
+      }
+      return;
+    }
     // Without a pending exception the dispatcher did not run (the environment is stopping and
     // refuses to run JS), so the grants never left: give them back. An exception thrown by the
     // dispatcher itself stays pending and Node reports it as uncaught.
@@ -133,6 +156,7 @@ class AsyncPort final : public AsyncWaiter::Sink {
     napi_remove_env_cleanup_hook(env, Cleanup, port);
     auto found = ports.find(PortKey{port->env_, port->key_});
     if (found != ports.end() && found->second == port) ports.erase(found);
+    ports_by_id.erase(port->id_);
     napi_delete_reference(env, port->state_ref_);
     delete port;
   }
@@ -142,8 +166,8 @@ class AsyncPort final : public AsyncWaiter::Sink {
     AsyncPort* self = static_cast<AsyncPort*>(arg);
     // Ask every waiter of this environment to stop first, so that their 20 ms parking slices
     // overlap instead of adding up when the other hooks join them.
-    for (auto& entry : ports) {
-      if (entry.first.env == self->env_) entry.second->waiter_.RequestStop();
+    for (auto& entry : ports_by_id) {
+      if (entry.second->env_ == self->env_) entry.second->waiter_.RequestStop();
     }
     self->waiter_.Stop();
     // Node's own TSFN hook runs next (hooks run in reverse order of registration) and calls
@@ -191,12 +215,16 @@ double IdArg(const Napi::CallbackInfo& info, size_t i) {
   return info[i].As<Napi::Number>().DoubleValue();
 }
 
-// The port that serves `id`, or nullptr (a stale id: nothing to do).
+// The port `id` of this environment and state, live or retired, until it is finalized; else
+// nullptr (nothing to do: that port is gone, and with it every grant it took).
 AsyncPort* PortArg(const Napi::CallbackInfo& info) {
   Word* words = StateArg(info);
   double id = IdArg(info, 1);
-  AsyncPort* port = FindPort(info.Env(), words);
-  return port != nullptr && static_cast<double>(port->id()) == id ? port : nullptr;
+  if (!(id >= 1 && id <= kMaxSafeInteger)) return nullptr;  // not one of our ids
+  auto found = ports_by_id.find(static_cast<uint64_t>(id));
+  if (found == ports_by_id.end()) return nullptr;
+  AsyncPort* port = found->second;
+  return port->env() == static_cast<napi_env>(info.Env()) && port->key() == words ? port : nullptr;
 }
 
 // asyncAcquire(state, dispatch, wait) -> 0 when a permit was taken now; -1 when none was and
@@ -242,6 +270,14 @@ Napi::Value AsyncWaiterThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(AsyncWaiter::RunningThreads(StateArg(info))));
 }
 
+// asyncCancelsGivingBackGrant(state): cancels on `state` whose grant was already taken and went
+// back to the waker, since its waiter threads started (a statistic: the race tests check that
+// the race happened).
+Napi::Value AsyncCancelsGivingBackGrant(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(),
+                           static_cast<double>(AsyncWaiter::CancelsGivingBackGrant(StateArg(info))));
+}
+
 }  // namespace
 
 void InitAsyncExports(Napi::Env env, Napi::Object exports) {
@@ -249,6 +285,8 @@ void InitAsyncExports(Napi::Env env, Napi::Object exports) {
   exports.Set("asyncCancel", Napi::Function::New(env, AsyncCancel, "asyncCancel"));
   exports.Set("asyncRef", Napi::Function::New(env, AsyncRef, "asyncRef"));
   exports.Set("asyncWaiterThreads", Napi::Function::New(env, AsyncWaiterThreads, "asyncWaiterThreads"));
+  exports.Set("asyncCancelsGivingBackGrant",
+              Napi::Function::New(env, AsyncCancelsGivingBackGrant, "asyncCancelsGivingBackGrant"));
 }
 
 }  // namespace worker_waker

@@ -5,7 +5,8 @@
 
 namespace worker_waker {
 
-// Adds asyncAcquire, asyncCancel, asyncRef and asyncWaiterThreads to `exports`.
+// Adds asyncAcquire, asyncCancel, asyncRef, asyncWaiterThreads and asyncCancelsGivingBackGrant
+// to `exports`.
 void InitAsyncExports(Napi::Env env, Napi::Object exports);
 
 }  // namespace worker_waker

@@ -1,6 +1,7 @@
 #include "async_waiter.h"
 
 #include <algorithm>
+#include <atomic>
 #include <system_error>
 #include <unordered_map>
 #include <utility>
@@ -8,11 +9,15 @@
 namespace worker_waker {
 namespace {
 
-// Running waiter threads per state, a statistic for tests. Never destroyed, like the parking
-// lot: a waiter thread may still be finishing while static destructors run at exit.
+// Statistics for tests, per state with waiter threads running. Never destroyed, like the
+// parking lot: a waiter thread may still be finishing while static destructors run at exit.
+struct StateStats {
+  uint64_t threads = 0;             // waiter threads running
+  uint64_t cancelsGivingBack = 0;   // see CancelsGivingBackGrant()
+};
 struct ThreadCounts {
   std::mutex lock;
-  std::unordered_map<const void*, uint64_t> byState;
+  std::unordered_map<const void*, StateStats> byState;  // erased with the last thread
 };
 
 ThreadCounts& Counts() {
@@ -24,21 +29,41 @@ void CountThread(const void* state, bool started) {
   ThreadCounts& counts = Counts();
   std::lock_guard<std::mutex> guard(counts.lock);
   if (started) {
-    ++counts.byState[state];
-  } else if (--counts.byState[state] == 0) {
+    ++counts.byState[state].threads;
+  } else if (--counts.byState[state].threads == 0) {
     counts.byState.erase(state);
   }
+}
+
+void CountCancelGivingBack(const void* state) {
+  ThreadCounts& counts = Counts();
+  std::lock_guard<std::mutex> guard(counts.lock);
+  auto found = counts.byState.find(state);
+  if (found != counts.byState.end()) ++found->second.cancelsGivingBack;
+}
+
+// One statistic of `state`; 0 when no waiter thread runs for it.
+template <typename Field>
+uint64_t ReadStat(const void* state, Field field) {
+  ThreadCounts& counts = Counts();
+  std::lock_guard<std::mutex> guard(counts.lock);
+  if (state == nullptr) {
+    uint64_t total = 0;
+    for (const auto& entry : counts.byState) total += entry.second.*field;
+    return total;
+  }
+  auto found = counts.byState.find(state);
+  return found == counts.byState.end() ? 0 : found->second.*field;
 }
 
 }  // namespace
 
 AsyncWaiter::~AsyncWaiter() { Stop(); }
 
-uint64_t AsyncWaiter::RunningThreads(const void* state) {
-  ThreadCounts& counts = Counts();
-  std::lock_guard<std::mutex> guard(counts.lock);
-  auto found = counts.byState.find(state);
-  return found == counts.byState.end() ? 0 : found->second;
+uint64_t AsyncWaiter::RunningThreads(const void* state) { return ReadStat(state, &StateStats::threads); }
+
+uint64_t AsyncWaiter::CancelsGivingBackGrant(const void* state) {
+  return ReadStat(state, &StateStats::cancelsGivingBack);
 }
 
 bool AsyncWaiter::Start() {
@@ -83,7 +108,10 @@ void AsyncWaiter::Cancel() {
     }
   }
   // Outside the lock: Release may take the parking spot's mutex and wake threads.
-  if (giveBack) GiveBack(1);
+  if (giveBack) {
+    GiveBack(1);
+    CountCancelGivingBack(waker_.key());
+  }
 }
 
 uint64_t AsyncWaiter::TakeReady() {
@@ -126,7 +154,12 @@ void AsyncWaiter::Run() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (!stop_) {
     if (demand_ == 0) {
-      if (!idle_.wait_for(lock, kLinger, [this] { return demand_ != 0 || stop_; })) {
+      bool idle = !idle_.wait_for(lock, kLinger, [this] { return demand_ != 0 || stop_; });
+      // Not while grants are in flight: their calls are still pending in JS, and a call that
+      // times out before its grant lands cancels through this waiter. Retiring now would let
+      // the next call start a fresh waiter while this one still holds the grant (a lost
+      // permit, before this check). Linger again instead; TakeReady or Cancel empties ready_.
+      if (idle && ready_ == 0) {
         retired_ = true;  // from now on AddDemand refuses: the JS side starts a fresh waiter
         lock.unlock();
         sink_->Retired();

@@ -22,8 +22,10 @@
 // calls from one callback on the event loop.
 //
 // Lifetime: Start() launches the thread; it lingers kLinger without demand, then retires (calls
-// Sink::Retired() as its last act and exits; Join() it afterwards). Stop() stops it from any
-// other thread, joins it and gives back the grants JS never received.
+// Sink::Retired() as its last act and exits; Stop() then only joins it). It never retires while a
+// grant is in flight (ready_ > 0): the call that grant is for still counts on this waiter, and
+// its timeout or abort must still reach it. Stop() stops it from any other thread, joins it and
+// gives back the grants JS never received.
 #pragma once
 
 #include <chrono>
@@ -80,9 +82,14 @@ class AsyncWaiter {
   // Idempotent; after a retirement it only joins.
   void Stop();
 
-  // Waiter threads running for `state` in this process, all JS threads together (for
-  // teardown tests).
+  // Waiter threads running for `state` in this process, all JS threads together, or for every
+  // state when `state` is null (for teardown and lifetime tests).
   static uint64_t RunningThreads(const void* state);
+  // Cancel() calls on `state` (every state when null) that lost the race with their own grant:
+  // every remaining call was covered (demand_ == 0, ready_ > 0), so the grant already taken for
+  // this one went back to the waker. Counted while the state has waiter threads running (reset
+  // with the last one): a statistic that lets the race tests check the race happened.
+  static uint64_t CancelsGivingBackGrant(const void* state);
 
  private:
   void Run();

@@ -50,8 +50,8 @@ ASAN_OPTIONS="halt_on_error=1 detect_leaks=1 detect_stack_use_after_return=1 ${A
 UBSAN_OPTIONS="halt_on_error=1 print_stacktrace=1 ${UBSAN_OPTIONS:-}" \
   "$out/stress-asan" "$@"
 echo "== acquireAsync waiter under ThreadSanitizer"
-TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" "$out/async-tsan" 6
+TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" "$out/async-tsan" "$@"
 echo "== acquireAsync waiter under AddressSanitizer + UndefinedBehaviorSanitizer"
 ASAN_OPTIONS="halt_on_error=1 detect_leaks=1 ${ASAN_OPTIONS:-}" UBSAN_OPTIONS="halt_on_error=1 ${UBSAN_OPTIONS:-}" \
-  "$out/async-asan" 6
+  "$out/async-asan" "$@"
 echo "== native stress: all passed"
