@@ -5,7 +5,8 @@
 //    on top, leaf and signal words changed underneath; every result and the observable state must
 //    agree after every step.
 // 2. Hostile arguments, receivers and constructor inputs for every public member of WorkerWaker
-//    and SignalWords, and for every export of the addon itself, each in a child process
+//    and SignalWords, and for every export of the addon itself (a fixed sweep of bad states
+//    and bad arguments first, then random ones), each in a child process
 //    (test/fixtures/hostile-*.js) so that a crash fails the test instead of killing Jest.
 const path = require('node:path');
 const { execFile } = require('node:child_process');

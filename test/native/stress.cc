@@ -68,15 +68,25 @@ uint64_t Rand(uint64_t bound) { return tRandom() % bound; }  // [0, bound)
 // window. No other scenario sets it, so other threads only ever see it empty.
 std::function<void()> gDuringSync;
 
-// The widening hook: sometimes sleep a few microseconds, sometimes yield, mostly run on.
+// Set by a thread for its next kDuringSync window only: the partition owner's last sync of a
+// round sleeps there long enough for schedulers to fill and mark leaves it scanned as empty.
+thread_local bool tLongSyncWindow = false;
+
+// The widening hook: sometimes sleep a few microseconds, sometimes yield, mostly run on. Every
+// window gets it, the sync window included (the random partition phase relies on that).
 void Widen(ww::test_hooks::Window window) {
   if (window == ww::test_hooks::kDuringSync) {
     if (gDuringSync) {
       std::function<void()> action = std::move(gDuringSync);
       gDuringSync = nullptr;
       action();
+      return;
     }
-    return;
+    if (tLongSyncWindow) {
+      tLongSyncWindow = false;  // first pass only: a rescan after a conflict runs normally
+      std::this_thread::sleep_for(std::chrono::microseconds(100 + Rand(200)));
+      return;
+    }
   }
   uint64_t r = Rand(8);
   if (r == 0) {
@@ -243,10 +253,14 @@ void WakeupScenario(Clock::duration budget) {
 
 // ---- scenario: permit conservation under mixed traffic -----------------------------------
 //
-// Permits come from Release(n) and from 0->1 edges of status bits; each edge-maker owns its
-// bits (nobody else touches them), so it knows exactly how many edges it made. Consumers take
-// them with untimed, timed and non-blocking acquires at once. At the end:
-//   released + edges == acquired + permits left, and nobody is parked.
+// Permits come from Release(n) and from 0->1 edges of status bits, never from a mark of a bit
+// that is already set. Each edge-maker below owns its bits (nobody else touches them) and marks
+// them again while they are set (a second MarkYield, a mask that overlaps set bits, MarkActive
+// on a set bit), so it knows exactly how many edges it made. One group marks the same two bits
+// from three threads at once: each round, all three mark both bits, then a coordinator checks
+// that both are set and clears them, so every round makes exactly two edges however the marks
+// interleave. Consumers take permits with untimed, timed and non-blocking acquires at once.
+// At the end: released + edges == acquired + permits left, and nobody is parked.
 void ConservationScenario(Clock::duration budget) {
   State state;
   ww::Waker waker = state.waker();
@@ -271,16 +285,18 @@ void ConservationScenario(Clock::duration budget) {
     while (!stopMaking.load()) {
       unsigned bit = Rand(2) == 0 ? 5 : 40;
       waker.MarkActive(bit);
-      waker.MarkActive(bit);  // already set: no second permit
+      waker.MarkActive(bit);                  // already set: the fast path, no second permit
+      waker.MarkActiveMask(ww::Bit(bit));     // already set, through the atomic OR: none either
       made.fetch_add(1);
       waker.TryUnmark(bit);
     }
   });
-  makers.Spawn(211, [&] {  // owns bits 10 and 11: MarkActiveMask
+  makers.Spawn(211, [&] {  // owns bits 10 and 11: MarkActiveMask, overlapping set bits
     while (!stopMaking.load()) {
+      waker.MarkActiveMask(ww::Bit(10));
       uint64_t mask = ww::Bit(10) | (Rand(2) == 0 ? ww::Bit(11) : 0);
-      waker.MarkActiveMask(mask);
-      made.fetch_add(static_cast<uint64_t>(ww::PopCount(mask)));
+      waker.MarkActiveMask(mask);  // bit 10 is set already: an edge only for bit 11
+      made.fetch_add(1 + ((mask & ww::Bit(11)) != 0 ? 1 : 0));
       waker.TryUnmark(10);
       waker.TryUnmark(11);
     }
@@ -288,7 +304,9 @@ void ConservationScenario(Clock::duration budget) {
   makers.Spawn(212, [&] {  // owns the yield flag and the partition flag (partition stays empty)
     while (!stopMaking.load()) {
       waker.MarkYield();
+      waker.MarkYield();  // already set: no permit
       waker.MarkTasks();
+      waker.MarkTasks();  // already set: no permit
       made.fetch_add(2);
       waker.TryUnmarkYield();
       waker.TryUnmarkTasks();
@@ -304,6 +322,53 @@ void ConservationScenario(Clock::duration budget) {
       ownWord.store(0);
       waker.TryUnmarkIfEmpty(20, ownWord);
     }
+  });
+
+  // The same bits (50 and 51) from three threads at once, in rounds.
+  constexpr int kSameBitMarkers = 3;
+  const uint64_t sameBits = ww::Bit(50) | ww::Bit(51);
+  std::atomic<uint64_t> round{0};
+  std::atomic<int> marked{0};  // markers done with the current round
+  // Set by the coordinator between rounds (never while one is open, or a marker could leave
+  // a round it was counted in).
+  std::atomic<bool> sameBitStop{false};
+  uint64_t sameBitRounds = 0;  // written by the coordinator, read after joining
+  for (int m = 0; m < kSameBitMarkers; ++m) {
+    makers.Spawn(230 + m, [&] {
+      uint64_t seen = 0;
+      for (;;) {
+        while (round.load() == seen) {  // wait for the coordinator's next round
+          if (sameBitStop.load()) return;
+          std::this_thread::yield();
+        }
+        seen = round.load();
+        for (int i = 1 + static_cast<int>(Rand(3)); i > 0; --i) {
+          switch (Rand(4)) {
+            case 0: waker.MarkActiveMask(sameBits); break;
+            case 1: waker.MarkActive(50); waker.MarkActive(51); break;
+            case 2: waker.MarkActiveMask(ww::Bit(51)); waker.MarkActiveMask(sameBits); break;
+            default: waker.MarkActive(50); waker.MarkActiveMask(sameBits); break;
+          }
+        }
+        marked.fetch_add(1);
+      }
+    });
+  }
+  makers.Spawn(239, [&] {  // the coordinator
+    while (!stopMaking.load()) {
+      marked.store(0);
+      round.fetch_add(1);  // after the reset: a marker counts itself only once it sees the round
+      bool done = WaitFor([&] { return marked.load() == kSameBitMarkers; }, kWakeDeadline);
+      CHECK(done, "same-bit round %" PRIu64 ": only %d of %d markers finished", round.load(),
+            marked.load(), kSameBitMarkers);
+      CHECK((waker.Status() & sameBits) == sameBits, "same-bit round: status 0x%" PRIx64
+            " lacks bits 50/51 that every marker set", waker.Status());
+      made.fetch_add(2);  // one 0->1 edge per bit, however many marks raced for it
+      waker.TryUnmark(50);
+      waker.TryUnmark(51);
+      ++sameBitRounds;
+    }
+    sameBitStop.store(true);
   });
 
   Crew takers;
@@ -343,8 +408,8 @@ void ConservationScenario(Clock::duration budget) {
   CHECK(waker.Status() == 0, "status 0x%" PRIx64 " not clear after every owner cleared its bits",
         waker.Status());
   CheckSettled(waker, "conservation");
-  std::printf("  %" PRIu64 " permits made, %" PRIu64 " acquired, %" PRIu64 " left\n", made.load(),
-              acquired.load(), left);
+  std::printf("  %" PRIu64 " permits made, %" PRIu64 " acquired, %" PRIu64 " left, %" PRIu64
+              " same-bit rounds\n", made.load(), acquired.load(), left, sameBitRounds);
 }
 
 // ---- scenario: no false negatives in the summary ----------------------------------------
@@ -355,7 +420,10 @@ void ConservationScenario(Clock::duration budget) {
 // TryUnmarkIfEmpty's emptiness check and its clear, where a producer's fast-path MarkActive
 // sees the bit still set and does nothing. Once the producers stop, consumers drain until the
 // summary is empty; then every word must be empty too (a non-empty word with a clear summary
-// bit is stranded work), and items set == items taken.
+// bit is stranded work), and items set == items taken. Permits here come only from edges, which
+// nobody outside the core can count exactly; but each MarkActive call makes at most one, and so
+// does each TryUnmarkIfEmpty (its re-mark), and every summary bit still set made one: so
+// set bits <= acquired + left <= marks + unmarks.
 void SummaryScenario(Clock::duration budget) {
   constexpr unsigned kWords = 4;  // few words: producers and consumers collide constantly
   State state;
@@ -364,6 +432,9 @@ void SummaryScenario(Clock::duration budget) {
   for (ww::Word& w : words) w.store(0);
   std::atomic<uint64_t> produced{0};
   std::atomic<uint64_t> consumed{0};
+  std::atomic<uint64_t> marks{0};      // MarkActive calls
+  std::atomic<uint64_t> unmarks{0};    // TryUnmarkIfEmpty calls
+  std::atomic<uint64_t> acquired{0};
   std::atomic<bool> producing{true};
 
   Crew producers;
@@ -374,7 +445,10 @@ void SummaryScenario(Clock::duration budget) {
         uint64_t bit = ww::Bit(static_cast<unsigned>(Rand(64)));
         uint64_t before = words[w].fetch_or(bit, std::memory_order_seq_cst);
         if ((before & bit) == 0) produced.fetch_add(1);
-        if (before == 0) waker.MarkActive(w);
+        if (before == 0) {
+          waker.MarkActive(w);
+          marks.fetch_add(1);
+        }
         if (Rand(16) == 0) std::this_thread::yield();
       }
     });
@@ -390,23 +464,29 @@ void SummaryScenario(Clock::duration budget) {
           CHECK(Clock::now() < drainDeadline, "drain did not finish: summary 0x%" PRIx64,
                 waker.Summary());
         }
-        if (!waker.TryAcquire()) AcquireUntil(waker, std::chrono::microseconds(200));
+        if (waker.TryAcquire() || AcquireUntil(waker, std::chrono::microseconds(200))) {
+          acquired.fetch_add(1);
+        }
         int w = waker.SummarySelect(static_cast<unsigned>(Rand(64)));
         if (w < 0) continue;
         ww::Word& word = words[w];
+        auto unmark = [&] {
+          waker.TryUnmarkIfEmpty(static_cast<unsigned>(w), word);
+          unmarks.fetch_add(1);
+        };
         if (Rand(2) == 0) {  // take: swap the whole word out
           consumed.fetch_add(static_cast<uint64_t>(ww::PopCount(word.exchange(0))));
-          waker.TryUnmarkIfEmpty(static_cast<unsigned>(w), word);
+          unmark();
         } else {  // clear: one bit; unmark when the word became empty
           uint64_t now = word.load();
           if (now == 0) {
-            waker.TryUnmarkIfEmpty(static_cast<unsigned>(w), word);  // lazy cleanup
+            unmark();  // lazy cleanup
             continue;
           }
           uint64_t bit = ww::Bit(static_cast<unsigned>(ww::CountTrailingZeros(now)));
           uint64_t before = word.fetch_and(~bit);
           if ((before & bit) != 0) consumed.fetch_add(1);
-          if ((before & ~bit) == 0) waker.TryUnmarkIfEmpty(static_cast<unsigned>(w), word);
+          if ((before & ~bit) == 0) unmark();
         }
       }
     });
@@ -427,9 +507,15 @@ void SummaryScenario(Clock::duration budget) {
   CHECK(produced.load() == consumed.load() + left,
         "items set %" PRIu64 " != taken %" PRIu64 " + left %" PRIu64, produced.load(),
         consumed.load(), left);
+  uint64_t out = acquired.load() + waker.Permits();
+  uint64_t setBits = static_cast<uint64_t>(ww::PopCount(waker.Status()));
+  CHECK(setBits <= out && out <= marks.load() + unmarks.load(),
+        "permits: acquired %" PRIu64 " + left %" PRIu64 " outside [%" PRIu64 " set bits, %" PRIu64
+        " marks + %" PRIu64 " unmarks]", acquired.load(), waker.Permits(), setBits, marks.load(),
+        unmarks.load());
   CheckSettled(waker, "summary");
-  std::printf("  %" PRIu64 " queue bits set and taken, %" PRIu64 " permits left over\n",
-              produced.load(), waker.Permits());
+  std::printf("  %" PRIu64 " queue bits set and taken, %" PRIu64 " permits acquired, %" PRIu64
+              " left\n", produced.load(), acquired.load(), waker.Permits());
 }
 
 // ---- scenario: partition leaves toggled while syncing -----------------------------------
@@ -437,11 +523,27 @@ void SummaryScenario(Clock::duration budget) {
 // Schedulers set bits in leaf words and call MarkPartitionLeafActive when a leaf goes
 // 0 -> non-zero; a drainer empties leaves it finds in the bitmap, calls ClearPartitionLeaf,
 // then re-reads the leaf and re-marks it if it filled meanwhile (the caller's half of the
-// clear-then-recheck). The hook sleeps inside TryUnmarkTasks between its check and its clear.
-// Phase 1 (no sync): once quiet, every non-empty leaf has its bitmap bit, and a non-empty
-// bitmap has the partition flag. Phase 2 adds an owner that calls SyncPartitionSummary and
-// TryUnmarkTasks all along; once quiet, a non-empty bitmap still has the flag, and a final
-// sync yields exactly the non-empty leaves with the flag set iff there are any.
+// clear-then-recheck). The hook sleeps inside TryUnmarkTasks between its check and its clear,
+// and inside SyncPartitionSummary between its scan and its publish.
+//   Phase 1: no sync; the drainer is a thread of its own.
+//   Phase 2: an owner syncs all along and is the drainer of its partition, as in the design
+//   (other workers only mark); it also calls TryUnmarkTasks and takes permits. A scheduler's
+//   fill-and-mark is atomic against the owner's drain of that leaf (a per-leaf lock of the
+//   test), so the bitmap never holds a bit for an empty leaf when a sync scans: such a stale
+//   bit turns a concurrent mark into a no-op that the sync's compare-and-swap cannot see
+//   (a known gap of the core, reported separately). What remains is the race this phase is
+//   for: leaves filled and marked while a sync scans and publishes.
+//
+// Both phases run in short rounds. A round ends in two steps: first the owner stops, its last
+// sync sleeping in the sync window while the schedulers still run (so it scanned leaves that get
+// filled and marked before it publishes), then everyone else. Once quiet, before anything
+// repairs the bitmap: every non-empty leaf has its bitmap bit (a sync that erased a concurrent
+// mark leaves one without), and a non-empty bitmap has the partition flag. After the last round
+// a sync yields exactly the non-empty leaves, with the flag set iff there are any.
+//
+// Permits come only from partition-flag edges: MarkPartitionLeafActive returning true,
+// ClearPartitionLeaf, TryUnmarkTasks and SyncPartitionSummary each make at most one, and a flag
+// still set made one; the owner takes some. So flag <= acquired + left <= those calls.
 void PartitionScenario(Clock::duration budget) {
   constexpr unsigned kLeaves = 8;
   for (int phase = 1; phase <= 2; ++phase) {
@@ -452,43 +554,133 @@ void PartitionScenario(Clock::duration budget) {
     std::atomic<uint64_t> produced{0};
     std::atomic<uint64_t> consumed{0};
     std::atomic<uint64_t> syncs{0};
-    std::atomic<bool> running{true};
+    std::atomic<uint64_t> edgeCalls{0};  // calls that may make a partition-flag edge
+    std::atomic<uint64_t> acquired{0};
+    // Rounds: the main thread bumps `round`; `ownerStop` then `othersStop` end it; each thread
+    // counts itself into `arrived` when it has stopped.
+    std::atomic<uint64_t> round{0};
+    std::atomic<bool> ownerStop{false};
+    std::atomic<bool> othersStop{false};
+    std::atomic<bool> finished{false};
+    std::atomic<int> arrived{0};
+    // Runs `work` once per round until `stop`, then counts in; returns when `finished` is set.
+    auto rounds = [&](std::atomic<bool>& stop, const std::function<void()>& work,
+                      const std::function<void()>& last) {
+      uint64_t seen = 0;
+      for (;;) {
+        while (round.load() == seen) {
+          if (finished.load()) return;
+          std::this_thread::yield();
+        }
+        seen = round.load();
+        while (!stop.load()) work();
+        if (last) last();
+        arrived.fetch_add(1);
+      }
+    };
+    auto markLeaf = [&](unsigned l) {
+      if (waker.MarkPartitionLeafActive(l)) edgeCalls.fetch_add(1);
+    };
+    // Phase 2's per-leaf locks (see above); phase 1 does without.
+    std::atomic<bool> leafLocks[kLeaves] = {};
+    auto lockLeaf = [&](unsigned l) {
+      if (phase == 1) return;
+      while (leafLocks[l].exchange(true, std::memory_order_acquire)) std::this_thread::yield();
+    };
+    auto unlockLeaf = [&](unsigned l) {
+      if (phase == 2) leafLocks[l].store(false, std::memory_order_release);
+    };
+    auto drainOne = [&] {
+      unsigned l = static_cast<unsigned>(Rand(kLeaves));
+      if (!waker.PartitionLeafHasWork(l)) return;
+      lockLeaf(l);
+      uint64_t bits = leaves[l].exchange(0);
+      consumed.fetch_add(static_cast<uint64_t>(ww::PopCount(bits)));
+      waker.ClearPartitionLeaf(l);
+      edgeCalls.fetch_add(1);
+      if (leaves[l].load() != 0) markLeaf(l);
+      unlockLeaf(l);
+    };
 
     Crew crew;
     for (int s = 0; s < 2; ++s) {
       crew.Spawn(400 + s, [&] {
-        while (running.load()) {
+        rounds(othersStop, [&] {
           unsigned l = static_cast<unsigned>(Rand(kLeaves));
           uint64_t bit = ww::Bit(static_cast<unsigned>(Rand(64)));
+          lockLeaf(l);
           uint64_t before = leaves[l].fetch_or(bit);
           if ((before & bit) == 0) produced.fetch_add(1);
-          if (before == 0) waker.MarkPartitionLeafActive(l);
+          if (before == 0) markLeaf(l);
+          unlockLeaf(l);
           if (Rand(8) == 0) std::this_thread::yield();
-        }
+        }, {});
       });
     }
-    crew.Spawn(410, [&] {  // drainer
-      while (running.load()) {
-        unsigned l = static_cast<unsigned>(Rand(kLeaves));
-        if (!waker.PartitionLeafHasWork(l)) continue;
-        uint64_t bits = leaves[l].exchange(0);
-        consumed.fetch_add(static_cast<uint64_t>(ww::PopCount(bits)));
-        waker.ClearPartitionLeaf(l);
-        if (leaves[l].load() != 0) waker.MarkPartitionLeafActive(l);
+    const int threads = 3;  // two schedulers, and the drainer (phase 1) or the owner (phase 2)
+    if (phase == 1) {
+      crew.Spawn(410, [&] { rounds(othersStop, drainOne, {}); });  // drainer
+    } else {
+      auto sync = [&] {
+        waker.SyncPartitionSummary(leaves, kLeaves);
+        syncs.fetch_add(1);
+        edgeCalls.fetch_add(1);
+      };
+      // owner (sync by value: it lives in this block)
+      crew.Spawn(420, [&, sync] {
+        rounds(ownerStop, [&] {
+          sync();
+          for (int i = 0; i < 4; ++i) drainOne();
+          if (Rand(2) == 0) {
+            waker.TryUnmarkTasks();
+            edgeCalls.fetch_add(1);
+          }
+          if (waker.TryAcquire()) acquired.fetch_add(1);
+        }, [&] {
+          tLongSyncWindow = true;  // the round's last sync: a long scan-to-publish window
+          sync();
+        });
+      });
+    }
+
+    Clock::time_point end = Clock::now() + budget / 2;
+    uint64_t checks = 0;
+    do {
+      ownerStop.store(false);
+      othersStop.store(false);
+      arrived.store(0);
+      round.fetch_add(1);
+      std::this_thread::sleep_for(std::chrono::microseconds(500 + Rand(1500)));
+      ownerStop.store(true);
+      if (phase == 2) {
+        bool ownerDone = WaitFor([&] { return arrived.load() == 1; }, kWakeDeadline);
+        CHECK(ownerDone, "phase 2 round %" PRIu64 ": the owner did not stop", round.load());
       }
-    });
-    if (phase == 2) {
-      crew.Spawn(420, [&] {  // owner
-        while (running.load()) {
-          waker.SyncPartitionSummary(leaves, kLeaves);
-          syncs.fetch_add(1);
-          if (Rand(2) == 0) waker.TryUnmarkTasks();
-          waker.TryAcquire();
-        }
-      });
-    }
-    std::this_thread::sleep_for(budget / 2);
-    running.store(false);
+      othersStop.store(true);
+      bool quiet = WaitFor([&] { return arrived.load() == threads; }, kWakeDeadline);
+      CHECK(quiet, "phase %d round %" PRIu64 ": %d of %d threads stopped", phase, round.load(),
+            arrived.load(), threads);
+
+      uint64_t nonEmpty = 0;
+      for (unsigned l = 0; l < kLeaves; ++l) {
+        if (leaves[l].load() != 0) nonEmpty |= ww::Bit(l);
+      }
+      uint64_t bitmap = waker.PartitionSummary();
+      bool flag = (waker.Status() & ww::kPartitionFlag) != 0;
+      CHECK(bitmap == 0 || flag,
+            "phase %d round %" PRIu64 ": bitmap 0x%" PRIx64 " but the partition flag is clear", phase,
+            round.load(), bitmap);
+      CHECK((nonEmpty & ~bitmap) == 0,
+            "phase %d round %" PRIu64 ": leaves 0x%" PRIx64 " have work but the bitmap is 0x%" PRIx64
+            " (a mark was lost)", phase, round.load(), nonEmpty, bitmap);
+      uint64_t out = acquired.load() + waker.Permits();
+      CHECK((flag ? 1u : 0u) <= out && out <= edgeCalls.load(),
+            "phase %d round %" PRIu64 ": permits acquired %" PRIu64 " + left %" PRIu64
+            " outside [flag %d, %" PRIu64 " edge-making calls]", phase, round.load(),
+            acquired.load(), waker.Permits(), flag, edgeCalls.load());
+      ++checks;
+    } while (Clock::now() < end);
+    finished.store(true);
     crew.JoinAll("partition threads", kWakeDeadline);
 
     uint64_t nonEmpty = 0;
@@ -498,17 +690,8 @@ void PartitionScenario(Clock::duration budget) {
       if (bits != 0) nonEmpty |= ww::Bit(l);
       left += static_cast<uint64_t>(ww::PopCount(bits));
     }
-    uint64_t bitmap = waker.PartitionSummary();
-    bool flag = (waker.Status() & ww::kPartitionFlag) != 0;
-    CHECK(bitmap == 0 || flag, "phase %d: bitmap 0x%" PRIx64 " but the partition flag is clear",
-          phase, bitmap);
-    if (phase == 1) {
-      CHECK((nonEmpty & ~bitmap) == 0,
-            "phase 1: leaves 0x%" PRIx64 " have work but the bitmap is 0x%" PRIx64, nonEmpty,
-            bitmap);
-    }
     bool any = waker.SyncPartitionSummary(leaves, kLeaves);
-    flag = (waker.Status() & ww::kPartitionFlag) != 0;
+    bool flag = (waker.Status() & ww::kPartitionFlag) != 0;
     CHECK(waker.PartitionSummary() == nonEmpty && any == (nonEmpty != 0) && flag == any,
           "phase %d: after a quiet sync bitmap 0x%" PRIx64 " (want 0x%" PRIx64
           "), returned %d, flag %d", phase, waker.PartitionSummary(), nonEmpty, any, flag);
@@ -516,8 +699,8 @@ void PartitionScenario(Clock::duration budget) {
           "phase %d: items set %" PRIu64 " != taken %" PRIu64 " + left %" PRIu64, phase,
           produced.load(), consumed.load(), left);
     CheckSettled(waker, "partition");
-    std::printf("  phase %d: %" PRIu64 " leaf bits set, %" PRIu64 " syncs\n", phase,
-                produced.load(), syncs.load());
+    std::printf("  phase %d: %" PRIu64 " leaf bits set, %" PRIu64 " syncs, %" PRIu64
+                " quiet checks\n", phase, produced.load(), syncs.load(), checks);
   }
 }
 
@@ -582,6 +765,10 @@ void SyncRaceScenario(Clock::duration) {
         "sync erased a concurrent mark: bitmap 0x%" PRIx64 ", expected 0x%" PRIx64,
         waker.PartitionSummary(), expected);
   CHECK((waker.Status() & ww::kPartitionFlag) != 0, "partition flag clear after the sync");
+  // One edge of the partition flag (the concurrent mark found the bitmap empty); the sync's own
+  // MarkTasks found the flag set and made none.
+  CHECK(waker.Permits() == 1, "permits %" PRIu64 " after one partition-flag edge, want 1",
+        waker.Permits());
 }
 
 struct Scenario {

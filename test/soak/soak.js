@@ -1,16 +1,26 @@
 'use strict';
 // Soak: worker threads and the main thread's event loop hammer one waker with its 62 signal
-// words, and a second waker used as a plain permit pool, at random, for --seconds. Workers set,
-// clear and take queue bits, unmark, mark the yield flag, release and acquire (parking briefly);
-// the main thread keeps acquireAsync calls in flight that are granted, time out or get aborted,
-// and releases and sets queue bits from a timer. About every second everything goes quiet
-// (workers check in, pending async calls are aborted) and the invariants are checked:
+// words, and a second waker used as a plain permit pool, at random, for --seconds. Each second
+// has two halves:
+//   - random: workers set, clear and take queue bits, unmark, mark the yield flag, release and
+//     acquire (parking briefly), and keep acquireAsync calls in flight from their own event loops
+//     (granted, timed out or aborted; they yield to the loop between batches); the main thread
+//     does the same with acquireAsync, and releases and sets queue bits from a timer;
+//   - hot: the workers crowd one signal word (HOT_WORD in soak-shared.js): a setter refills it
+//     while two takers empty it through its summary bit and a fourth worker clears and unmarks
+//     it, the race that tryUnmarkIfEmpty's clear-then-recheck exists for. The main thread ends
+//     its pending calls and stays idle, leaving the two cores to that race.
+// Then everything goes quiet (pending async calls are aborted and settle, workers collect their
+// garbage and check in) and the invariants are checked:
 //   - no false negative: every non-empty signal word has its summary bit set;
 //   - queue bits: newly set == taken + still set;
 //   - pool permits: released == acquired + left (exact: async grants, timeouts, aborts included);
 //   - signal-waker permits: released <= acquired + left <= released + edges, where each set()
 //     of a new bit, each markYield() and each call that may re-mark a refilled word (take,
 //     clear, tryUnmarkIfEmpty) makes at most one edge;
+//   - bounded resources: at most two acquireAsync waiter threads per (thread, waker) (one may be
+//     retiring); the V8 heaps after a full collection, and RSS once settled, within a bound of
+//     what they were after warm-up (see HEAP_GROWTH_MB below);
 // and at the end: nobody parked, no parking spot left. Exits 0 and prints "ok ..." when all held.
 //
 //   node test/soak/soak.js [--seconds N] [--workers W]      (npm run soak -- --seconds N)
@@ -18,10 +28,24 @@ const path = require('node:path');
 const { Worker } = require('node:worker_threads');
 const { WorkerWaker, SignalWords } = require('../..');
 const { native } = require('../../dist/binding');
-const { Counter, COUNTERS, RUN, PAUSE, STOP } = require('./soak-shared');
+const { Counter, COUNTERS, RUN, PAUSE, STOP, HOT, RANDOM_QUEUES, heapAfterGc } = require('./soak-shared');
+
+const HOT_SHARE = 0.5; // of each interval
+// Memory. The V8 heaps of all threads together, measured after a full collection at each quiet
+// point, may grow at most HEAP_GROWTH_MB past their size at the first quiet point after
+// WARM_UP_MS (measured: 22 MB for five threads, flat over a minute; an acquireAsync that kept
+// each settled call's entry went past the bound within 6 s). RSS says little in a short
+// run: it climbs for ~30 s while the five heaps grow to their working size (120 -> 250 MB
+// measured, then flat), so it is bounded only once settled, by RSS_GROWTH_MB past its size at the
+// first quiet point after RSS_SETTLE_MS. Native memory of the addon (parking spots, waiter
+// threads and their ports) is checked by count instead.
+const WARM_UP_MS = 1500;
+const HEAP_GROWTH_MB = 16;
+const RSS_SETTLE_MS = 30000;
+const RSS_GROWTH_MB = 64;
 
 function parseArgs(argv) {
-  const options = { seconds: 10, workers: 3 };
+  const options = { seconds: 10, workers: 4 };
   for (let i = 0; i < argv.length; i += 2) {
     const name = argv[i].replace(/^--/, '');
     const value = Number(argv[i + 1]);
@@ -54,6 +78,7 @@ function popcount(bits) {
 }
 
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
+const mb = (bytes) => Math.round(bytes / 2 ** 20);
 
 async function main() {
   const { seconds, workers: workerCount } = parseArgs(process.argv.slice(2));
@@ -63,7 +88,6 @@ async function main() {
   const control = new Int32Array(new SharedArrayBuffer(8));
   const tallies = new Float64Array(new SharedArrayBuffer((workerCount + 1) * COUNTERS * 8));
   const mine = tallies.subarray(workerCount * COUNTERS); // the main thread's row
-  const asyncStats = { granted: 0, timedOut: 0, aborted: 0 };
   let failure;
   const fail = (error) => {
     failure ??= error;
@@ -99,13 +123,13 @@ async function main() {
         (granted) => {
           if (granted) {
             mine[Counter.poolAcquired]++;
-            asyncStats.granted++;
+            mine[Counter.asyncGranted]++;
           } else {
-            asyncStats.timedOut++;
+            mine[Counter.asyncTimedOut]++;
           }
         },
         (error) => {
-          if (error.name === 'AbortError') asyncStats.aborted++;
+          if (error.name === 'AbortError') mine[Counter.asyncAborted]++;
           else fail(error);
         },
       )
@@ -121,7 +145,11 @@ async function main() {
       .acquireAsync({ timeout: random(5), signal: controller.signal })
       .then(
         (granted) => {
-          if (!granted) return;
+          if (!granted) {
+            mine[Counter.asyncTimedOut]++;
+            return;
+          }
+          mine[Counter.asyncGranted]++;
           mine[Counter.signalAcquired]++;
           const word = signalWaker.summarySelect(random(64));
           if (word === undefined) return;
@@ -129,7 +157,8 @@ async function main() {
           mine[Counter.remarks]++;
         },
         (error) => {
-          if (error.name !== 'AbortError') fail(error);
+          if (error.name === 'AbortError') mine[Counter.asyncAborted]++;
+          else fail(error);
         },
       )
       .finally(() => {
@@ -158,10 +187,16 @@ async function main() {
     const n = 1 + random(4);
     pool.release(n);
     mine[Counter.poolReleased] += n;
-    for (let i = 0; i < 4; i++) if (signals.set(random(3968))) mine[Counter.itemsSet]++;
+    for (let i = 0; i < 4; i++) if (signals.set(random(RANDOM_QUEUES))) mine[Counter.itemsSet]++;
     mine[Counter.ops] += 5;
   }
   let stormTimer;
+  // For the hot phase and quiet points: pending calls ended, no timer.
+  const pauseMainShare = (why) => {
+    running = false;
+    clearInterval(stormTimer);
+    for (const controller of inFlight) controller.abort(new Error(why));
+  };
   const resume = () => {
     running = true;
     stormTimer = setInterval(storm, 1);
@@ -198,6 +233,28 @@ async function main() {
       const out = t[Counter.signalAcquired] + signalWaker.permits();
       return t[Counter.signalReleased] <= out && out <= t[Counter.signalReleased] + edges;
     };
+    // Waiter threads: one per (thread, waker) with calls pending or lingering, two while one
+    // retires and a fresh one starts.
+    const maxWaiters = 2 * (workerCount + 1);
+    for (const [name, waker] of [['signal waker', signalWaker], ['pool', pool]]) {
+      const waiters = native.asyncWaiterThreads(new BigUint64Array(waker.buffer));
+      if (waiters > maxWaiters) throw new Error(`${label}: ${waiters} acquireAsync waiter threads on the ${name} (at most ${maxWaiters})`);
+    }
+    mine[Counter.heapAfterGc] = heapAfterGc();
+    const heap = workerRows(Counter.heapAfterGc) + mine[Counter.heapAfterGc];
+    const rss = process.memoryUsage().rss;
+    const elapsed = Date.now() - started;
+    if (heapBaseline === undefined) {
+      if (elapsed >= WARM_UP_MS) heapBaseline = heap;
+    } else if (heap > heapBaseline + HEAP_GROWTH_MB * 2 ** 20) {
+      throw new Error(`${label}: V8 heaps ${mb(heap)} MB after GC, more than ${HEAP_GROWTH_MB} MB above ${mb(heapBaseline)} MB after warm-up`);
+    }
+    if (rssBaseline === undefined) {
+      if (elapsed >= RSS_SETTLE_MS) rssBaseline = rss;
+    } else if (rss > rssBaseline + RSS_GROWTH_MB * 2 ** 20) {
+      throw new Error(`${label}: rss ${mb(rss)} MB, more than ${RSS_GROWTH_MB} MB above ${mb(rssBaseline)} MB once settled`);
+    }
+    lastHeap = heap;
     try {
       await until(() => poolBalanced() && signalBounded(), 500, 'permits to balance');
     } catch {
@@ -212,9 +269,7 @@ async function main() {
   }
 
   async function quiet(phase) {
-    running = false;
-    clearInterval(stormTimer);
-    for (const controller of inFlight) controller.abort(new Error('quiet point'));
+    pauseMainShare('quiet point');
     await until(() => inFlight.size === 0, 2000, 'async calls to settle');
     Atomics.store(control, 0, phase);
     await until(() => Atomics.load(control, 1) === workerCount || failure !== undefined, 5000, 'workers to check in');
@@ -222,13 +277,24 @@ async function main() {
   }
 
   const started = Date.now();
+  let heapBaseline; // set at the first quiet point after WARM_UP_MS
+  let rssBaseline; // ... after RSS_SETTLE_MS
+  let lastHeap = 0;
+  const workerRows = (c) => {
+    let sum = 0;
+    for (let row = 0; row < workerCount; row++) sum += tallies[row * COUNTERS + c];
+    return sum;
+  };
+  const asyncLine = (get) =>
+    `${fmt(get(Counter.asyncGranted))} / ${fmt(get(Counter.asyncTimedOut))} / ${fmt(get(Counter.asyncAborted))}`;
   const progress = (t, checks) => {
     const elapsed = (Date.now() - started) / 1000;
     process.stdout.write(
-      `[${elapsed.toFixed(1)}s] ${fmt(t[Counter.ops])} ops (${fmt(t[Counter.ops] / elapsed)}/s) | ` +
-        `queue bits ${fmt(t[Counter.itemsSet])} set | pool ${fmt(t[Counter.poolReleased])} permits, async ` +
-        `${fmt(asyncStats.granted)} granted / ${fmt(asyncStats.timedOut)} timed out / ${fmt(asyncStats.aborted)} aborted | ` +
-        `${checks} checks ok | rss ${Math.round(process.memoryUsage().rss / 2 ** 20)} MB\n`,
+      `[${elapsed.toFixed(1)}s] ${fmt(t[Counter.ops])} ops (${fmt(t[Counter.ops] / elapsed)}/s), ` +
+        `${fmt(t[Counter.hotOps])} on the hot word | queue bits ${fmt(t[Counter.itemsSet])} set | ` +
+        `pool ${fmt(t[Counter.poolReleased])} permits | async granted / timed out / aborted: ` +
+        `main ${asyncLine((c) => mine[c])}, workers ${asyncLine(workerRows)} | ` +
+        `${checks} checks ok | heaps after GC ${mb(lastHeap)} MB, rss ${mb(process.memoryUsage().rss)} MB\n`,
     );
   };
 
@@ -236,7 +302,11 @@ async function main() {
   let checks = 0;
   resume();
   while (Date.now() - started < seconds * 1000) {
-    await sleep(Math.min(interval, seconds * 1000 - (Date.now() - started)));
+    const span = Math.min(interval, seconds * 1000 - (Date.now() - started));
+    await sleep(span * (1 - HOT_SHARE));
+    pauseMainShare('hot phase');
+    Atomics.store(control, 0, HOT); // workers switch at their next batch
+    await sleep(span * HOT_SHARE);
     if (failure !== undefined) throw failure;
     await quiet(PAUSE);
     const t = await check(`check ${++checks}`);
