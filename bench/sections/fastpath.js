@@ -4,9 +4,10 @@
 //   binding       the addon export called directly (Node-API call only, no TS layer)
 //   atomics-peer  the pure-JS peer (bench/peers/atomics-waker.js)
 //   js-probe      a probe, not the API: the same fast path done in JS with Atomics on the
-//                 addon's own state words (its layout, 64-bit words, BigInt values), as
-//                 lib/waker.ts could do it while the C++ core stays the one definition of the
-//                 semantics (slow paths, such as a wake-up, would still call into C++)
+//                 addon's own state (its layout: the 64-bit status word, the 32-bit permit and
+//                 parked cells), without receiver or argument checks, as lib/waker.ts does it
+//                 while the C++ core stays the one definition of the semantics (slow paths,
+//                 such as a wake-up, still call into C++)
 // and two baselines: the cheapest Node-API call the addon has (`isState(0)`: one type check,
 // returns false; the addon gains no export for the benchmark) and one `Atomics.load` of a
 // BigUint64Array word. Every loop is compiled on its own, so no call site sees two receiver
@@ -15,10 +16,9 @@ const { ROOT, row, median } = require('../util');
 const { AtomicsWaker } = require('../peers/atomics-waker');
 
 const BIT = 7;
-const MAX_PERMITS = 2 ** 53 - 1;
-// tryAcquire on the addon's permits word: the core's CAS loop, in JS.
-const TRY_ACQUIRE = `{ let c = Atomics.load(w, P); while (c !== 0n) {
-      const seen = Atomics.compareExchange(w, P, c, c - 1n); if (seen === c) { s++; break; } c = seen; } }`;
+// tryAcquire on the addon's permit cell (`cells`, a Uint32Array): the core's CAS loop, in JS.
+const TRY_ACQUIRE = `{ let c = Atomics.load(cells, P); while (c !== 0) {
+      const seen = Atomics.compareExchange(cells, P, c, c - 1); if (seen === c) { s++; break; } c = seen; } }`;
 
 const METHODS = [
   {
@@ -46,9 +46,9 @@ const METHODS = [
     label: 'release(1) with no sleepers',
     api: 'w.release(1); s++;',
     binding: 'if (native.release(w, 1)) s++;',
-    probe: `{ let c = Atomics.load(w, P); for (;;) { if (c >= ${MAX_PERMITS}n) throw new RangeError('n');
-      const seen = Atomics.compareExchange(w, P, c, c + 1n); if (seen === c) break; c = seen; }
-      if (Atomics.load(w, K) !== 0n) throw new Error('probe: a sleeper would need a native wake-up'); s++; }`,
+    probe: `{ let c = Atomics.load(cells, P); for (;;) { if (1 > MAX - c) throw new RangeError('n');
+      const seen = Atomics.compareExchange(cells, P, c, c + 1); if (seen === c) break; c = seen; }
+      if (Atomics.load(cells, K) !== 0) throw new Error('probe: a sleeper would need a native wake-up'); s++; }`,
     prepare: () => {},
     expect: (n) => n,
     permitsAfter: (n) => n,
@@ -88,10 +88,12 @@ const METHODS = [
 
 function compile(id, statement, layout) {
   // The id in the source keeps V8 from sharing one compiled loop (and its type feedback)
-  // between cases. P, K and S: the addon's permits, parked and status words (js-probe only).
-  const words = `const P = ${layout.permitsWord}, K = ${layout.parkedWord}, S = ${layout.statusWord};`;
+  // between cases. For the js-probe: P and K, the addon's permit and parked cells (in `cells`,
+  // a Uint32Array over the state), S its status word (in `w`), MAX the permit cap.
+  const words = `const P = ${layout.permitsCell}, K = ${layout.parkedCell}, S = ${layout.statusWord}, MAX = ${layout.maxPermits};`;
+  const cells = id.endsWith('/probe') ? 'const cells = new Uint32Array(w.buffer);' : '';
   return new Function('native', 'w', 'n',
-    `// ${id}\n'use strict';\n${words}\nlet s = 0;\nfor (let i = 0; i < n; i++) { ${statement} }\nreturn s;`);
+    `// ${id}\n'use strict';\n${words}\n${cells}\nlet s = 0;\nfor (let i = 0; i < n; i++) { ${statement} }\nreturn s;`);
 }
 
 function cases() {
