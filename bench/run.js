@@ -18,9 +18,9 @@ const { placement } = require('./util');
 
 const CONFIGS = {
   // About 40 s on a 2-core VM.
-  full: { rounds: 7, roundMs: 200, callMs: 40, fanoutReleases: 300, fanoutPermits: 200000 },
+  full: { rounds: 7, roundMs: 200, fastRounds: 25, callMs: 12, fanoutReleases: 300, fanoutPermits: 200000 },
   // A few seconds: keeps the benchmark from rotting (test/bench.test.js), measures nothing well.
-  quick: { rounds: 3, roundMs: 25, callMs: 5, fanoutReleases: 30, fanoutPermits: 3000 },
+  quick: { rounds: 3, roundMs: 25, fastRounds: 5, callMs: 3, fanoutReleases: 30, fanoutPermits: 3000 },
 };
 
 function parseArgs(argv) {
@@ -52,12 +52,21 @@ function machine() {
   };
 }
 
-function target(name, rows, id, limit) {
+// The fast paths run the same Atomics operations as the pure-JS peer, on cells of the same
+// size, and their receiver and argument checks compile to what the peer's do: the ratio is 1.0
+// by construction, and a run's figure moves with the machine's noise. On the quiet 2-core VM,
+// 8 runs of the fast-path section (3 in full benchmark runs) gave every fast-path ratio between
+// 0.95 and 1.06 (README, Performance). `met` stays the strict comparison; a ratio above the
+// target by no more than that spread is reported as parity, not as a win.
+const FAST_PATH_NOISE = 0.06;
+
+function target(name, rows, id, limit, noise = 0) {
   const r = rows.find((x) => x.id === id);
   if (r === undefined || r.skipped) {
     return { name, target: limit, ratio: null, met: null, note: r?.note ?? `row ${id} missing` };
   }
-  return { name, target: limit, ratio: r.ratio, met: r.ratio <= limit };
+  const met = r.ratio <= limit;
+  return noise === 0 ? { name, target: limit, ratio: r.ratio, met } : { name, target: limit, ratio: r.ratio, met, noise, parity: r.ratio <= limit + noise };
 }
 
 function targets(rows) {
@@ -67,7 +76,7 @@ function targets(rows) {
     target('async round trip (call pending), worker-waker / Atomics.waitAsync', rows.filter((r) => r.section === 'asyncWaiting'), 'worker-waker', 0.8),
   ];
   for (const r of rows.filter((x) => x.section === 'fastPath' && x.impl === 'worker-waker')) {
-    list.push(target(`fast path ${r.method}, worker-waker / pure-JS peer`, [r], r.id, 1.0));
+    list.push(target(`fast path ${r.method}, worker-waker / pure-JS peer`, [r], r.id, 1.0, FAST_PATH_NOISE));
   }
   return list;
 }
