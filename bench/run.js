@@ -10,7 +10,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
-const { blocking, blockingSameCpu, async, asyncSameCpu } = require('./sections/roundtrip');
+const { blocking, blockingSameCpu, async, asyncWaiting, asyncSameCpu } = require('./sections/roundtrip');
 const { fastPath } = require('./sections/fastpath');
 const { fanout } = require('./sections/fanout');
 const { table, svg } = require('./report');
@@ -18,9 +18,9 @@ const { placement } = require('./util');
 
 const CONFIGS = {
   // About 40 s on a 2-core VM.
-  full: { rounds: 7, roundMs: 200, callMs: 40, fanoutReleases: 300, fanoutPermits: 200000 },
+  full: { rounds: 7, roundMs: 200, fastRounds: 25, callMs: 12, fanoutReleases: 300, fanoutPermits: 200000 },
   // A few seconds: keeps the benchmark from rotting (test/bench.test.js), measures nothing well.
-  quick: { rounds: 3, roundMs: 25, callMs: 5, fanoutReleases: 30, fanoutPermits: 3000 },
+  quick: { rounds: 3, roundMs: 25, fastRounds: 5, callMs: 3, fanoutReleases: 30, fanoutPermits: 3000 },
 };
 
 function parseArgs(argv) {
@@ -52,21 +52,31 @@ function machine() {
   };
 }
 
-function target(name, rows, id, limit) {
+// The fast paths run the same Atomics operations as the pure-JS peer, on cells of the same
+// size, and their receiver and argument checks compile to what the peer's do: the ratio is 1.0
+// by construction, and a run's figure moves with the machine's noise. On the 2-core VM, at its
+// quietest, 11 runs of the fast-path section (6 of them in full benchmark runs) gave every
+// fast-path ratio between 0.95 and 1.06 (README, Performance). `met` stays the strict comparison; a ratio above the
+// target by no more than that spread is reported as parity, not as a win.
+const FAST_PATH_NOISE = 0.06;
+
+function target(name, rows, id, limit, noise = 0) {
   const r = rows.find((x) => x.id === id);
   if (r === undefined || r.skipped) {
     return { name, target: limit, ratio: null, met: null, note: r?.note ?? `row ${id} missing` };
   }
-  return { name, target: limit, ratio: r.ratio, met: r.ratio <= limit };
+  const met = r.ratio <= limit;
+  return noise === 0 ? { name, target: limit, ratio: r.ratio, met } : { name, target: limit, ratio: r.ratio, met, noise, parity: r.ratio <= limit + noise };
 }
 
 function targets(rows) {
   const list = [
     target('blocking round trip, worker-waker / Atomics.wait semaphore', rows.filter((r) => r.section === 'blocking'), 'worker-waker', 0.5),
-    target('async round trip, worker-waker / Atomics.waitAsync', rows.filter((r) => r.section === 'async'), 'worker-waker', 0.8),
+    // Judged where every call really waits: in `async` almost every call is granted at once.
+    target('async round trip (call pending), worker-waker / Atomics.waitAsync', rows.filter((r) => r.section === 'asyncWaiting'), 'worker-waker', 0.8),
   ];
   for (const r of rows.filter((x) => x.section === 'fastPath' && x.impl === 'worker-waker')) {
-    list.push(target(`fast path ${r.method}, worker-waker / pure-JS peer`, [r], r.id, 1.0));
+    list.push(target(`fast path ${r.method}, worker-waker / pure-JS peer`, [r], r.id, 1.0, FAST_PATH_NOISE));
   }
   return list;
 }
@@ -81,6 +91,7 @@ async function main() {
     ['blocking round trip', () => blocking(config, place)],
     ['blocking round trip, one CPU', () => blockingSameCpu(config, place)],
     ['async round trip', () => async(config, place)],
+    ['async round trip, every call pending', () => asyncWaiting(config, place)],
     ['async round trip, one CPU', () => asyncSameCpu(config, place)],
     ['fast path', () => fastPath(config)],
     ['fan-out', () => fanout(config)],
@@ -97,7 +108,7 @@ async function main() {
     machine: machine(),
     placement: place.cpus === undefined
       ? `round-trip threads placed by the scheduler (${place.note})`
-      : `round-trip threads pinned: the two sides on CPUs ${place.cpus[0]} and ${place.cpus[1]} (blocking, async), both on CPU ${place.cpus[0]} (blockingSameCpu, asyncSameCpu)`,
+      : `round-trip threads pinned: the two sides on CPUs ${place.cpus[0]} and ${place.cpus[1]} (blocking, async, asyncWaiting), both on CPU ${place.cpus[0]} (blockingSameCpu, asyncSameCpu)`,
     rounds: config.rounds,
     config,
     seconds: Math.round((performance.now() - started) / 100) / 10,

@@ -10,11 +10,14 @@ export interface NativeLayout {
   readonly stateBytes: number;
   readonly headerWord: number;
   readonly statusWord: number;
-  readonly permitsWord: number;
-  readonly parkedWord: number;
+  /** Index of the permit counter in a Uint32Array over the state (a 32-bit cell). */
+  readonly permitsCell: number;
+  /** Index of the parked-thread counter in a Uint32Array over the state (a 32-bit cell). */
+  readonly parkedCell: number;
   readonly sleepersWord: number;
   readonly partitionWord: number;
   readonly workersWord: number;
+  /** The permit cap, 2^31 - 1. */
   readonly maxPermits: number;
   readonly header: bigint;
 }
@@ -37,7 +40,7 @@ export interface NativeBinding {
   tryAcquire(state: StateView): boolean;
   acquire(state: StateView): void;
   acquireTimeout(state: StateView, timeoutMs: number): boolean;
-  /** False, with nothing changed, when permits would pass Number.MAX_SAFE_INTEGER. */
+  /** False, with nothing changed, when permits would pass `layout.maxPermits` (2^31 - 1). */
   release(state: StateView, n: number): boolean;
   /** Wakes at most min(n, parked) parked threads (for permits added from JS). */
   wakeParked(state: StateView, n: number): void;

@@ -11,17 +11,20 @@ const SUMMARY_BITS = 62;
 const PARTITION_FLAG = 1n << 62n;
 const YIELD_FLAG = 1n << 63n;
 const BIT = Array.from({ length: 64 }, (_, i) => 1n << BigInt(i));
-const MAX_PERMITS = BigInt(layout.maxPermits);
-// Word indices of the shared state (native/waker_core.h, StateWord). A binary from another
-// version could lay the words out differently: refuse it rather than read the wrong words.
-for (const key of ['statusWord', 'permitsWord', 'parkedWord', 'sleepersWord', 'workersWord', 'partitionWord', 'maxPermits'] as const) {
+// Word indices of the shared state (native/waker_core.h, StateWord) and the indices of its two
+// 32-bit cells (StateCell). A binary from another version could lay the state out differently:
+// refuse it rather than read the wrong words.
+for (const key of ['statusWord', 'permitsCell', 'parkedCell', 'sleepersWord', 'workersWord', 'partitionWord', 'maxPermits'] as const) {
   if (typeof layout[key] !== 'number') {
     throw new Error(`worker-waker: the native binary does not match this version of the package (layout.${key})`);
   }
 }
 const STATUS = layout.statusWord;
-const PERMITS = layout.permitsWord;
-const PARKED = layout.parkedWord;
+// The permit and parked counters are 32-bit cells, read and written through a Uint32Array (never
+// as 64-bit words, by JS or C++), so their fast paths compute on plain Numbers, not BigInts.
+const PERMITS = layout.permitsCell;
+const PARKED = layout.parkedCell;
+const MAX_PERMITS = layout.maxPermits;
 const SLEEPERS = layout.sleepersWord;
 const WORKERS = layout.workersWord;
 const PARTITION = layout.partitionWord;
@@ -33,6 +36,19 @@ const PARTITION = layout.partitionWord;
 // one core function step by step, and JS `Atomics` operations are sequentially consistent, the
 // same ordering the core uses on the same words, so the handshakes described there hold across
 // the two languages. Everything that parks, wakes or rechecks goes through the core.
+
+// The receiver check of every method is `#state in asObject(this)`: JS's own brand check, false
+// for any object that is not a WorkerWaker. `Object(x)` boxes a primitive receiver (and makes
+// {} of null and undefined), so those get our TypeError too instead of V8's "Cannot use 'in'
+// operator"; V8 folds it away for object receivers (measured: no cost per call). Captured
+// once, so that replacing globalThis.Object cannot change what the check does.
+const asObject = Object;
+
+/** release(n) would take permits past their cap: a RangeError naming n, the room left and the cap. */
+function capExceeded(n: number, current: number): RangeError {
+  const room = Math.max(0, MAX_PERMITS - current);
+  return outOfRange('n', `at most ${room} (permits are capped at 2 ** 31 - 1 = ${MAX_PERMITS}; ${current} are there)`, n);
+}
 
 /** True when `value` is a WorkerWaker (internal; set by the class's static block). */
 export let isWorkerWaker: (value: unknown) => value is WorkerWaker;
@@ -51,6 +67,8 @@ export let isWorkerWaker: (value: unknown) => value is WorkerWaker;
  */
 export class WorkerWaker {
   readonly #state: StateView;
+  /** The same buffer as 32-bit cells, for the permit and parked counters. */
+  readonly #cells: Uint32Array;
 
   static {
     // A brand check that runs no user code (no getters, no Proxy traps), for lib/ internals.
@@ -67,6 +85,7 @@ export class WorkerWaker {
   constructor(buffer?: SharedArrayBuffer) {
     if (buffer === undefined) {
       this.#state = new BigUint64Array(new SharedArrayBuffer(layout.stateBytes));
+      this.#cells = new Uint32Array(this.#state.buffer, 0, layout.stateBytes / 4);
       native.format(this.#state);
       return;
     }
@@ -81,47 +100,44 @@ export class WorkerWaker {
       throw invalidType('buffer', 'a SharedArrayBuffer holding worker-waker state (bad header)', buffer);
     }
     this.#state = state;
-  }
-
-  static #stateOf(self: unknown, method: string): StateView {
-    // Reading a private field is JS's own brand check: it throws a TypeError for any receiver
-    // that is not a WorkerWaker, which we replace with one that names the method.
-    try {
-      return (self as WorkerWaker).#state;
-    } catch {
-      throw invalidReceiver('WorkerWaker', method);
-    }
+    this.#cells = new Uint32Array(buffer, 0, layout.stateBytes / 4);
   }
 
   /** The shared state; pass it to other threads and attach with `new WorkerWaker(buffer)`. */
   get buffer(): SharedArrayBuffer {
-    return WorkerWaker.#stateOf(this, 'buffer').buffer as SharedArrayBuffer;
+    if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'buffer');
+    return this.#state.buffer as SharedArrayBuffer;
   }
 
   /** The raw 64-bit status word: summary bits 0–61, partition flag 62, yield flag 63. */
   status(): bigint {
-    return Atomics.load(WorkerWaker.#stateOf(this, 'status'), STATUS);
+    if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'status');
+    return Atomics.load(this.#state, STATUS);
   }
 
   /** The two control bits, yield first. */
   statusBits(): [isYield: boolean, isPartitionActive: boolean] {
-    const status = Atomics.load(WorkerWaker.#stateOf(this, 'statusBits'), STATUS);
+    if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'statusBits');
+    const status = Atomics.load(this.#state, STATUS);
     return [(status & YIELD_FLAG) !== 0n, (status & PARTITION_FLAG) !== 0n];
   }
 
   /** Sets the yield flag (bit 63); adds one permit if it was clear. */
   markYield(): void {
-    native.markYield(WorkerWaker.#stateOf(this, 'markYield'));
+    if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'markYield');
+    native.markYield(this.#state);
   }
 
   /** Clears the yield flag; permits are unchanged. */
   tryUnmarkYield(): void {
-    native.tryUnmarkYield(WorkerWaker.#stateOf(this, 'tryUnmarkYield'));
+    if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'tryUnmarkYield');
+    native.tryUnmarkYield(this.#state);
   }
 
   /** Sets the partition flag (bit 62); adds one permit if it was clear. */
   markTasks(): void {
-    native.markTasks(WorkerWaker.#stateOf(this, 'markTasks'));
+    if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'markTasks');
+    native.markTasks(this.#state);
   }
 
   /**
@@ -129,7 +145,8 @@ export class WorkerWaker {
    * `partitionSummary()` is non-zero, so that no work is stranded.
    */
   tryUnmarkTasks(): void {
-    native.tryUnmarkTasks(WorkerWaker.#stateOf(this, 'tryUnmarkTasks'));
+    if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'tryUnmarkTasks');
+    native.tryUnmarkTasks(this.#state);
   }
 
   /**
@@ -138,7 +155,8 @@ export class WorkerWaker {
    * @throws RangeError when `index` is not an integer from 0 to 61.
    */
   markActive(index: number): void {
-    const state = WorkerWaker.#stateOf(this, 'markActive');
+    if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'markActive');
+    const state = this.#state;
     checkInteger(index, 'index', 0, SUMMARY_BITS - 1);
     // The core's fast path (Waker::MarkActive): a bit already set needs no write. The load is
     // sequentially consistent, as the core's, for TryUnmarkIfEmpty's clear-then-recheck.
@@ -152,7 +170,8 @@ export class WorkerWaker {
    * @throws RangeError when `mask` is not in [0n, 2n ** 62n).
    */
   markActiveMask(mask: bigint): void {
-    const state = WorkerWaker.#stateOf(this, 'markActiveMask');
+    if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'markActiveMask');
+    const state = this.#state;
     if (typeof mask !== 'bigint') throw invalidType('mask', 'of type bigint', mask);
     if (mask < 0n || mask >= SUMMARY_LIMIT) throw outOfRange('mask', '>= 0n and < 2n ** 62n', mask);
     native.markActiveMask(state, mask);
@@ -163,7 +182,8 @@ export class WorkerWaker {
    * `bitIndex`, then re-reads the word and re-marks it (one permit) if it filled meanwhile.
    */
   tryUnmarkIfEmpty(bitIndex: number, words: BigUint64Array, wordIndex: number = bitIndex): void {
-    const state = WorkerWaker.#stateOf(this, 'tryUnmarkIfEmpty');
+    if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'tryUnmarkIfEmpty');
+    const state = this.#state;
     checkInteger(bitIndex, 'bitIndex', 0, SUMMARY_BITS - 1);
     checkBigUint64Array(words, 'words');
     if (words.length === 0) throw outOfRange('words.length', 'at least 1', words.length);
@@ -173,19 +193,22 @@ export class WorkerWaker {
 
   /** Clears summary bit `bitIndex` (0–61) unconditionally; permits are unchanged. */
   tryUnmark(bitIndex: number): void {
-    const state = WorkerWaker.#stateOf(this, 'tryUnmark');
+    if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'tryUnmark');
+    const state = this.#state;
     checkInteger(bitIndex, 'bitIndex', 0, SUMMARY_BITS - 1);
     native.tryUnmark(state, bitIndex);
   }
 
   /** Bits 0–61 of the status word: which signal words may have work. */
   snapshotSummary(): bigint {
-    return Atomics.load(WorkerWaker.#stateOf(this, 'snapshotSummary'), STATUS) & SUMMARY_MASK;
+    if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'snapshotSummary');
+    return Atomics.load(this.#state, STATUS) & SUMMARY_MASK;
   }
 
   /** Same as `snapshotSummary()`. */
   summaryBits(): bigint {
-    return Atomics.load(WorkerWaker.#stateOf(this, 'summaryBits'), STATUS) & SUMMARY_MASK;
+    if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'summaryBits');
+    return Atomics.load(this.#state, STATUS) & SUMMARY_MASK;
   }
 
   /**
@@ -193,19 +216,21 @@ export class WorkerWaker {
    * `undefined` when the summary is empty.
    */
   summarySelect(nearestToIndex: number): number | undefined {
-    const state = WorkerWaker.#stateOf(this, 'summarySelect');
+    if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'summarySelect');
+    const state = this.#state;
     checkInteger(nearestToIndex, 'nearestToIndex', 0, 63);
     return native.summarySelect(state, nearestToIndex);
   }
 
   /** Takes one permit if there is one; never blocks. */
   tryAcquire(): boolean {
-    const state = WorkerWaker.#stateOf(this, 'tryAcquire');
+    if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'tryAcquire');
+    const cells = this.#cells;
     // Waker::TryAcquire in JS: a sequentially consistent compare-and-swap loop on the permit
-    // word, which orders this thread after the releaser of the permit it takes.
-    let current = Atomics.load(state, PERMITS);
-    while (current !== 0n) {
-      const seen = Atomics.compareExchange(state, PERMITS, current, current - 1n);
+    // cell, which orders this thread after the releaser of the permit it takes.
+    let current = Atomics.load(cells, PERMITS);
+    while (current !== 0) {
+      const seen = Atomics.compareExchange(cells, PERMITS, current, current - 1);
       if (seen === current) return true;
       current = seen;
     }
@@ -217,18 +242,22 @@ export class WorkerWaker {
    * parked, returns without a permit as the worker stops (no JS runs after it).
    */
   acquire(): void {
-    native.acquire(WorkerWaker.#stateOf(this, 'acquire'));
+    if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'acquire');
+    native.acquire(this.#state);
   }
 
   /**
    * Blocks until a permit is taken (true) or `timeoutMs` milliseconds pass (false, after one
    * last try). `Infinity` waits for ever.
-   * @throws RangeError when `timeoutMs` is negative or NaN.
+   * @throws RangeError when `timeoutMs` is not a number >= 0 (negative, NaN, or not a number).
    */
   acquireTimeout(timeoutMs: number): boolean {
-    const state = WorkerWaker.#stateOf(this, 'acquireTimeout');
-    if (typeof timeoutMs !== 'number') throw invalidType('timeoutMs', 'of type number', timeoutMs);
-    if (!(timeoutMs >= 0)) throw outOfRange('timeoutMs', '>= 0 (Infinity allowed)', timeoutMs);
+    if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'acquireTimeout');
+    const state = this.#state;
+    // The contract: anything but a number >= 0 is out of range, a non-number included.
+    if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0)) {
+      throw outOfRange('timeoutMs', 'a number >= 0 (Infinity allowed)', timeoutMs);
+    }
     return native.acquireTimeout(state, timeoutMs);
   }
 
@@ -251,71 +280,76 @@ export class WorkerWaker {
    * @throws TypeError (synchronously, like every method) when `this` is not a WorkerWaker.
    */
   acquireAsync(options?: AcquireAsyncOptions): Promise<boolean> {
-    return acquireAsync(WorkerWaker.#stateOf(this, 'acquireAsync'), options);
+    if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'acquireAsync');
+    return acquireAsync(this.#state, options);
   }
 
   /**
    * Adds `n` permits and wakes at most `min(n, sleepers)` parked threads; makes no system
    * call when nobody is parked. 0 is a no-op.
    * @throws RangeError when `n` is not a non-negative safe integer, or permits would pass
-   *   `Number.MAX_SAFE_INTEGER`.
+   *   their cap of 2^31 - 1 (then nothing changes).
    */
   release(n: number): void {
-    const state = WorkerWaker.#stateOf(this, 'release');
+    if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'release');
+    const cells = this.#cells;
     checkInteger(n, 'n', 0, Number.MAX_SAFE_INTEGER);
     if (n === 0) return;
     // Waker::Release in JS: add the permits with a sequentially consistent compare-and-swap
-    // (refusing to pass the limit), then read the parked count, also sequentially consistent:
+    // (refusing to pass the cap), then read the parked count, also sequentially consistent:
     // a parker counts itself before its last look at the permits, so one of the two sees the
     // other (see Waker::WakeParked). Only when a thread is parked does the core wake it.
-    const add = BigInt(n);
-    let current = Atomics.load(state, PERMITS);
+    let current = Atomics.load(cells, PERMITS);
     for (;;) {
-      if (current > MAX_PERMITS || add > MAX_PERMITS - current) {
-        const room = current > MAX_PERMITS ? 0n : MAX_PERMITS - current;
-        throw outOfRange('n', `at most ${room} (permits would pass Number.MAX_SAFE_INTEGER)`, n);
-      }
-      const seen = Atomics.compareExchange(state, PERMITS, current, current + add);
+      // MAX_PERMITS - current is negative only in forged state (a cell above the cap): refused.
+      if (n > MAX_PERMITS - current) throw capExceeded(n, current);
+      const seen = Atomics.compareExchange(cells, PERMITS, current, current + n);
       if (seen === current) break;
       current = seen;
     }
-    if (Atomics.load(state, PARKED) !== 0n) native.wakeParked(state, n);
+    if (Atomics.load(cells, PARKED) !== 0) native.wakeParked(this.#state, n);
   }
 
   /** Permits available now. */
   permits(): number {
-    return Number(Atomics.load(WorkerWaker.#stateOf(this, 'permits'), PERMITS));
+    if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'permits');
+    return Atomics.load(this.#cells, PERMITS);
   }
 
   /** Threads parked in `acquire*` plus those registered with `registerSleeper()`. */
   sleepers(): number {
-    const state = WorkerWaker.#stateOf(this, 'sleepers');
-    return Number(Atomics.load(state, SLEEPERS) + Atomics.load(state, PARKED));
+    if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'sleepers');
+    return Number(Atomics.load(this.#state, SLEEPERS)) + Atomics.load(this.#cells, PARKED);
   }
 
   /** Counts the caller as a sleeper (call before the last check for work). */
   registerSleeper(): void {
-    native.registerSleeper(WorkerWaker.#stateOf(this, 'registerSleeper'));
+    if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'registerSleeper');
+    native.registerSleeper(this.#state);
   }
 
   /** Undoes `registerSleeper()`; never goes below 0. */
   unregisterSleeper(): void {
-    native.unregisterSleeper(WorkerWaker.#stateOf(this, 'unregisterSleeper'));
+    if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'unregisterSleeper');
+    native.unregisterSleeper(this.#state);
   }
 
   /** Counts one more worker; returns the new count. */
   registerWorker(): number {
-    return native.registerWorker(WorkerWaker.#stateOf(this, 'registerWorker'));
+    if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'registerWorker');
+    return native.registerWorker(this.#state);
   }
 
   /** Counts one worker less (never below 0); returns the new count. */
   unregisterWorker(): number {
-    return native.unregisterWorker(WorkerWaker.#stateOf(this, 'unregisterWorker'));
+    if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'unregisterWorker');
+    return native.unregisterWorker(this.#state);
   }
 
   /** The current worker count. */
   getWorkerCount(): number {
-    return Number(Atomics.load(WorkerWaker.#stateOf(this, 'getWorkerCount'), WORKERS));
+    if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'getWorkerCount');
+    return Number(Atomics.load(this.#state, WORKERS));
   }
 
   /**
@@ -326,7 +360,8 @@ export class WorkerWaker {
    * @throws RangeError unless `0 <= start <= end <= leafWords.length` and `end - start <= 64`.
    */
   syncPartitionSummary(start: number, end: number, leafWords: BigUint64Array): boolean {
-    const state = WorkerWaker.#stateOf(this, 'syncPartitionSummary');
+    if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'syncPartitionSummary');
+    const state = this.#state;
     checkBigUint64Array(leafWords, 'leafWords');
     checkInteger(start, 'start', 0, leafWords.length);
     checkInteger(end, 'end', start, Math.min(start + 64, leafWords.length));
@@ -335,12 +370,14 @@ export class WorkerWaker {
 
   /** The cached partition bitmap. */
   partitionSummary(): bigint {
-    return Atomics.load(WorkerWaker.#stateOf(this, 'partitionSummary'), PARTITION);
+    if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'partitionSummary');
+    return Atomics.load(this.#state, PARTITION);
   }
 
   /** Whether leaf `localLeafIdx` (0–63) is set in the partition bitmap. */
   partitionLeafHasWork(localLeafIdx: number): boolean {
-    const state = WorkerWaker.#stateOf(this, 'partitionLeafHasWork');
+    if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'partitionLeafHasWork');
+    const state = this.#state;
     checkInteger(localLeafIdx, 'localLeafIdx', 0, 63);
     return (Atomics.load(state, PARTITION) & BIT[localLeafIdx]!) !== 0n;
   }
@@ -350,14 +387,16 @@ export class WorkerWaker {
    * returns true.
    */
   markPartitionLeafActive(localLeafIdx: number): boolean {
-    const state = WorkerWaker.#stateOf(this, 'markPartitionLeafActive');
+    if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'markPartitionLeafActive');
+    const state = this.#state;
     checkInteger(localLeafIdx, 'localLeafIdx', 0, 63);
     return native.markPartitionLeafActive(state, localLeafIdx);
   }
 
   /** Clears leaf `localLeafIdx` (0–63); if it was the last one set, calls `tryUnmarkTasks()`. */
   clearPartitionLeaf(localLeafIdx: number): void {
-    const state = WorkerWaker.#stateOf(this, 'clearPartitionLeaf');
+    if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'clearPartitionLeaf');
+    const state = this.#state;
     checkInteger(localLeafIdx, 'localLeafIdx', 0, 63);
     native.clearPartitionLeaf(state, localLeafIdx);
   }

@@ -121,9 +121,9 @@ uint64_t AsyncWaiter::TakeReady() {
 }
 
 void AsyncWaiter::GiveBack(uint64_t n) {
-  // These permits were taken from this very counter, so it cannot pass kMaxPermits unless other
-  // threads released close to 2^53 permits meanwhile; Release refuses (and drops them) then.
-  if (n != 0) waker_.Release(n);
+  // These permits were taken from this very counter; a give-back cannot be refused, so it
+  // saturates at kMaxPermits (reached only if others released 2^31 - 1 permits meanwhile).
+  if (n != 0) waker_.ReturnPermits(n);
 }
 
 void AsyncWaiter::RequestStop() {

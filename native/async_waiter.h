@@ -12,7 +12,7 @@
 // and q == demand_ + ready_ whenever the JS thread looks: AddDemand and Cancel run on the JS
 // thread, TakeReady too, and the waiter thread only moves units from demand_ to ready_ under the
 // lock. The waiter thread takes a permit only while demand_ > 0; a permit taken for a call that
-// gave up meanwhile goes back to the waker (Release), never into a hole. A cancelled call
+// gave up meanwhile goes back to the waker (ReturnPermits), never into a hole. A cancelled call
 // (timeout, abort) drops one unit of demand_ when there is one, so that grants already in flight
 // pass to the next calls in FIFO order; when every remaining call is covered (demand_ == 0) it
 // gives one in-flight grant back to the waker instead.

@@ -211,9 +211,10 @@ void Acquire(const Napi::CallbackInfo& info) { AcquireWithDeadline(info, StateAr
 
 Napi::Value AcquireTimeout(const Napi::CallbackInfo& info) {
   Waker waker = StateArg(info);
-  double ms = NumberArg(info, 1, "timeoutMs");
+  // Anything but a number >= 0 is out of range, a non-number too (the contract's wording).
+  double ms = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
   if (!(ms >= 0)) {
-    ThrowRange(info.Env(), "The value of \"timeoutMs\" is out of range. It must be >= 0 (Infinity allowed). Received " +
+    ThrowRange(info.Env(), "The value of \"timeoutMs\" is out of range. It must be a number >= 0 (Infinity allowed). Received " +
                                Describe(info[1]));
   }
   bool acquired;
@@ -228,8 +229,8 @@ Napi::Value AcquireTimeout(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), acquired);
 }
 
-// Returns false (and changes nothing) when permits would pass Number.MAX_SAFE_INTEGER; the
-// TypeScript layer turns that into a RangeError made in the caller's realm.
+// Returns false (and changes nothing) when permits would pass kMaxPermits (2^31 - 1); the
+// TypeScript layer's own release (a JS fast path) throws a RangeError made in the caller's realm.
 Napi::Value Release(const Napi::CallbackInfo& info) {
   Waker waker = StateArg(info);
   uint64_t n = IndexArg(info, 1, "n", kMaxSafeInteger);
@@ -237,7 +238,7 @@ Napi::Value Release(const Napi::CallbackInfo& info) {
 }
 
 // The JS fast path of release() adds permits with Atomics and calls this only when a thread is
-// parked (kParkedWord != 0).
+// parked (the parked cell is not 0).
 void WakeParked(const Napi::CallbackInfo& info) {
   Waker waker = StateArg(info);
   waker.WakeParked(IndexArg(info, 1, "n", kMaxSafeInteger));
@@ -354,8 +355,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   layout.Set("stateBytes", Num(env, kStateBytes));
   layout.Set("headerWord", Num(env, kHeaderWord));
   layout.Set("statusWord", Num(env, kStatusWord));
-  layout.Set("permitsWord", Num(env, kPermitsWord));
-  layout.Set("parkedWord", Num(env, kParkedWord));
+  // Indices of the 32-bit cells in a Uint32Array over the state.
+  layout.Set("permitsCell", Num(env, kPermitsCell));
+  layout.Set("parkedCell", Num(env, kParkedCell));
   layout.Set("sleepersWord", Num(env, kSleepersWord));
   layout.Set("partitionWord", Num(env, kPartitionWord));
   layout.Set("workersWord", Num(env, kWorkersWord));

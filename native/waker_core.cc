@@ -16,9 +16,11 @@
 #define WW_TEST_WINDOW(window) \
   (test_hooks::widen != nullptr ? test_hooks::widen(test_hooks::window) : void())
 #define WW_PARK_SLICE test_hooks::parkSlice
+#define WW_TEST_COUNT_SPIN() (test_hooks::spins.fetch_add(1, std::memory_order_relaxed))
 #else
 // The production build: no seams, identical code.
 #define WW_TEST_WINDOW(window) ((void)0)
+#define WW_TEST_COUNT_SPIN() ((void)0)
 #define WW_PARK_SLICE kParkSlice
 #endif
 
@@ -77,13 +79,7 @@ bool SpinEnabledByEnvironment() {
 // Relaxed: a configuration flag; a thread that sees the old value spins (or not) once more.
 std::atomic<bool> spinEnabled{SpinEnabledByEnvironment()};
 
-// Per-thread spin statistics: whether spinning pays depends on who runs beside this thread.
-struct SpinHistory {
-  unsigned failures = 0;               // spins in a row that found no permit
-  unsigned skip = 0;                   // parks left before the next spin
-  unsigned backoff = kSpinBackoffMin;  // next value of `skip`
-};
-thread_local SpinHistory spinHistory;
+thread_local SpinBackoff spinBackoff;
 
 }  // namespace
 
@@ -101,10 +97,41 @@ int PopCount(uint64_t x) {
 #endif
 }
 
+bool SpinBackoff::ShouldSpin() {
+  if (skip_ == 0) return true;
+  --skip_;
+  return false;
+}
+
+void SpinBackoff::Record(bool foundPermit) {
+  if (foundPermit) {
+    failures_ = 0;
+    allowed_ = kSpinFailureLimit;
+    backoff_ = kSpinBackoffMin;
+    return;
+  }
+  if (++failures_ < allowed_) return;
+  // Back off; afterwards a single spin that finds nothing backs off again, for twice as long.
+  failures_ = 0;
+  allowed_ = 1;
+  skip_ = backoff_;
+  backoff_ = std::min(backoff_ * 2, kSpinBackoffMax);
+}
+
+static_assert(alignof(Cell) <= alignof(Word) && kCellsWord * 2 == kPermitsCell &&
+                  kParkedCell == kPermitsCell + 1,
+              "the two cells fill word kCellsWord exactly");
+
 void Waker::Format(Word* words) {
   // Relaxed is enough for the zeroing: the release store of the header below publishes it, and
-  // every reader first checks the header with an acquire load (IsFormatted).
-  for (size_t i = 0; i < kStateWords; ++i) words[i].store(0, std::memory_order_relaxed);
+  // every reader first checks the header with an acquire load (IsFormatted). Word kCellsWord is
+  // zeroed through its two 32-bit cells: its bytes are never accessed 64 bits wide.
+  for (size_t i = 0; i < kStateWords; ++i) {
+    if (i != kCellsWord) words[i].store(0, std::memory_order_relaxed);
+  }
+  Waker waker(words);
+  waker.cell(kPermitsCell).store(0, std::memory_order_relaxed);
+  waker.cell(kParkedCell).store(0, std::memory_order_relaxed);
   words[kHeaderWord].store(kHeader, std::memory_order_release);
 }
 
@@ -184,12 +211,12 @@ int Waker::SummarySelect(unsigned nearest) const {
 // ---- permits ------------------------------------------------------------------------------
 
 bool Waker::TryAcquire() {
-  Word& permits = word(kPermitsWord);
-  // seq_cst load: a parker calls this after incrementing kParkedWord; see WakeParked.
-  uint64_t current = permits.load(std::memory_order_seq_cst);
+  Cell& permits = cell(kPermitsCell);
+  // seq_cst load: a parker calls this after incrementing the parked cell; see WakeParked.
+  uint32_t current = permits.load(std::memory_order_seq_cst);
   while (current != 0) {
     // seq_cst success: acquires what the releaser wrote before releasing, and keeps the order
-    // with kParkedWord. On failure `current` is reloaded; relaxed is enough as we only retry.
+    // with the parked cell. On failure `current` is reloaded; relaxed is enough as we only retry.
     if (permits.compare_exchange_weak(current, current - 1, std::memory_order_seq_cst,
                                       std::memory_order_relaxed)) {
       return true;
@@ -199,24 +226,37 @@ bool Waker::TryAcquire() {
 }
 
 void Waker::AddPermits(uint64_t n) {
-  // One permit per 0->1 edge: reaching kMaxPermits this way would take centuries, so edges use a
-  // plain fetch_add. seq_cst: ordered before WakeParked's load (store->load, see there).
-  word(kPermitsWord).fetch_add(n, std::memory_order_seq_cst);
+  Cell& permits = cell(kPermitsCell);
+  // An edge or a give-back cannot be refused, and a plain fetch_add could wrap the 32-bit cell
+  // (after which TryAcquire would see 0 or garbage for ever): saturate at kMaxPermits instead.
+  // Relaxed: only a first guess; the seq_cst compare-and-swap below checks it.
+  uint32_t current = permits.load(std::memory_order_relaxed);
+  uint32_t next;
+  do {
+    // At the cap (or above it: a forged state) the value stays as it is, but the CAS still
+    // writes it, so this call orders before WakeParked's load exactly like an addition.
+    next = current >= kMaxPermits || n >= kMaxPermits - current
+               ? std::max(current, kMaxPermits)
+               : current + static_cast<uint32_t>(n);
+    // seq_cst success: the releaser half of the permits/parked handshake (store->load, see
+    // WakeParked), and what a TryAcquire that takes one of these permits synchronizes with.
+    // Relaxed failure: `current` is only reloaded for the next try.
+  } while (!permits.compare_exchange_weak(current, next, std::memory_order_seq_cst,
+                                          std::memory_order_relaxed));
   WakeParked(n);
 }
 
 bool Waker::Release(uint64_t n) {
   if (n == 0) return true;
-  Word& permits = word(kPermitsWord);
+  Cell& permits = cell(kPermitsCell);
   // Relaxed: only a first guess; the seq_cst compare-and-swap below checks it.
-  uint64_t current = permits.load(std::memory_order_relaxed);
+  uint32_t current = permits.load(std::memory_order_relaxed);
   do {
-    // Edges add permits without this check, so `current` may already exceed the limit; test
-    // that first, or the subtraction wraps and the limit stops holding.
+    // `current` above the cap only in forged state; test it first, or the subtraction wraps.
     if (current > kMaxPermits || n > kMaxPermits - current) return false;
     // seq_cst success for the same reason as AddPermits; relaxed failure only retries.
-  } while (!permits.compare_exchange_weak(current, current + n, std::memory_order_seq_cst,
-                                          std::memory_order_relaxed));
+  } while (!permits.compare_exchange_weak(current, current + static_cast<uint32_t>(n),
+                                          std::memory_order_seq_cst, std::memory_order_relaxed));
   WakeParked(n);
   return true;
 }
@@ -230,7 +270,7 @@ void Waker::WakeParked(uint64_t n) {
   // the other side's write: either the parker finds the permit, or we see parked > 0 and go
   // through the spot's mutex below. The Rust original used relaxed/acq-rel here, which lets
   // both loads miss on ARM64.
-  uint64_t parked = word(kParkedWord).load(std::memory_order_seq_cst);
+  uint64_t parked = cell(kParkedCell).load(std::memory_order_seq_cst);
   if (parked == 0) return;  // nobody parked: no lock, no system call
   ParkingSpot* spot = parking_lot::Visit(key());
   if (spot == nullptr) return;  // the last parker left meanwhile
@@ -254,29 +294,22 @@ void Waker::WakeParked(uint64_t n) {
 }
 
 bool Waker::SpinForPermit() {
-  SpinHistory& history = spinHistory;
   if (!SpinEnabled()) return false;
-  if (history.skip > 0) {
-    --history.skip;
-    return false;
-  }
+  SpinBackoff& backoff = spinBackoff;
+  if (!backoff.ShouldSpin()) return false;
+  WW_TEST_COUNT_SPIN();
   using Clock = std::chrono::steady_clock;
   const Clock::time_point giveUpAt = Clock::now() + kSpinBudget;
   for (unsigned poll = 1;; ++poll) {
     CpuRelax();
     // Relaxed: only a hint that a permit may be there; TryAcquire then takes it with seq_cst.
-    if (word(kPermitsWord).load(std::memory_order_relaxed) != 0 && TryAcquire()) {
-      history.failures = 0;
-      history.backoff = kSpinBackoffMin;
+    if (cell(kPermitsCell).load(std::memory_order_relaxed) != 0 && TryAcquire()) {
+      backoff.Record(true);
       return true;
     }
     if (poll % 16 == 0 && Clock::now() >= giveUpAt) break;  // reading the clock costs ~20 ns
   }
-  if (++history.failures >= kSpinFailureLimit) {
-    history.failures = 0;
-    history.skip = history.backoff;
-    history.backoff = std::min(history.backoff * 2, kSpinBackoffMax);
-  }
+  backoff.Record(false);
   return false;
 }
 
@@ -294,7 +327,7 @@ WaitResult Waker::Acquire(const std::chrono::steady_clock::time_point* deadline,
   {
     std::unique_lock<std::mutex> lock(spot->mutex);
     // seq_cst: the parker half of the handshake described in WakeParked.
-    word(kParkedWord).fetch_add(1, std::memory_order_seq_cst);
+    cell(kParkedCell).fetch_add(1, std::memory_order_seq_cst);
     for (;;) {
       if (TryAcquire()) {
         result = WaitResult::kAcquired;
@@ -321,7 +354,7 @@ WaitResult Waker::Acquire(const std::chrono::steady_clock::time_point* deadline,
     }
     // seq_cst keeps the count exact for the releasers' loads; we still hold the mutex, so no
     // releaser can be between its barrier and its notify for us.
-    word(kParkedWord).fetch_sub(1, std::memory_order_seq_cst);
+    cell(kParkedCell).fetch_sub(1, std::memory_order_seq_cst);
   }
   parking_lot::Leave(key(), spot);
   // A timed-out wait tries once more, after leaving (the original did not).

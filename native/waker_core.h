@@ -31,6 +31,12 @@ using Word = std::atomic<uint64_t>;
 static_assert(sizeof(Word) == sizeof(uint64_t), "a shared word must be a plain 64-bit word");
 static_assert(Word::is_always_lock_free,
               "JS Atomics and C++ must share lock-free 64-bit atomics on the same address");
+// The permit and parked counters are 32-bit cells, so that JS reaches them with an Int32Array-
+// sized Atomics operation on plain Numbers instead of a BigInt per call (lib/waker.ts).
+using Cell = std::atomic<uint32_t>;
+static_assert(sizeof(Cell) == sizeof(uint32_t), "a shared cell must be a plain 32-bit word");
+static_assert(Cell::is_always_lock_free,
+              "JS Atomics and C++ must share lock-free 32-bit atomics on the same address");
 
 // Layout of the shared state, in 64-bit words. Hot fields sit 16 words (128 bytes) apart so
 // that producers and consumers do not false-share a cache line (128 covers the adjacent-line
@@ -38,9 +44,7 @@ static_assert(Word::is_always_lock_free,
 enum StateWord : size_t {
   kHeaderWord = 0,        // kMagic | kLayoutVersion << 32, written last when formatting
   kStatusWord = 16,       // summary bits + control flags
-  kPermitsWord = 32,      // available permits
-  kParkedWord = 33,       // threads inside Acquire's slow path; read by every Release, so it
-                          // shares the permits line: Release touches one line, not two
+  kCellsWord = 32,        // the two 32-bit cells below; never accessed as one 64-bit word
   kSleepersWord = 48,     // sleepers registered by RegisterSleeper
   kNotifiesWord = 49,     // condition-variable notifications issued so far (a statistic)
   kWorkersWord = 64,      // RegisterWorker count
@@ -49,8 +53,17 @@ enum StateWord : size_t {
 };
 constexpr size_t kStateBytes = kStateWords * sizeof(uint64_t);
 
+// The 32-bit cells, as indices in 32-bit units (what a JS Uint32Array over the buffer uses).
+// Every access to them, from C++ and from JS, is 32 bits wide: no mixed-size access anywhere.
+enum StateCell : size_t {
+  kPermitsCell = 2 * kCellsWord,   // byte 256: available permits
+  kParkedCell = 2 * kCellsWord + 1,  // byte 260: threads inside Acquire's slow path; read by
+                                     // every Release, so it shares the permits line
+};
+
 constexpr uint32_t kMagic = 0x524b5757;  // "WWKR" little-endian
-constexpr uint32_t kLayoutVersion = 1;
+// 2: permits and parked moved from 64-bit words 32 and 33 to the 32-bit cells of word 32.
+constexpr uint32_t kLayoutVersion = 2;
 constexpr uint64_t kHeader = uint64_t{kMagic} | (uint64_t{kLayoutVersion} << 32);
 
 constexpr unsigned kSummaryBitCount = 62;
@@ -59,8 +72,10 @@ constexpr unsigned kYieldBit = 63;
 constexpr uint64_t kSummaryMask = (uint64_t{1} << kSummaryBitCount) - 1;
 constexpr uint64_t kPartitionFlag = uint64_t{1} << kPartitionBit;
 constexpr uint64_t kYieldFlag = uint64_t{1} << kYieldBit;
-// Permits are exposed to JS as a Number; Release refuses to go past Number.MAX_SAFE_INTEGER.
-constexpr uint64_t kMaxPermits = (uint64_t{1} << 53) - 1;
+// The permit cap, 2^31 - 1 (POSIX's SEM_VALUE_MAX is at least 32767, and is 2^31 - 1 on Linux):
+// every count fits a 32-bit cell with room to spare and is a small integer (a Smi) in V8.
+// Release refuses to pass it; 0->1 edges and given-back permits stop at it (saturate).
+constexpr uint32_t kMaxPermits = 0x7fffffff;
 
 constexpr uint64_t Bit(unsigned index) { return uint64_t{1} << index; }
 
@@ -68,16 +83,36 @@ enum class WaitResult { kAcquired, kTimedOut, kInterrupted };
 
 // Spinning before parking. A wake through the kernel costs 4-50 us; when the releasing thread
 // runs on another core it often answers within a microsecond, so Acquire first polls the permit
-// word for up to kSpinBudget before it parks. The spin is bounded (never burns a core while
-// idle) and adaptive per thread: after kSpinFailureLimit spins in a row that found nothing, the
-// thread parks at once for a back-off of kSpinBackoffMin parks, doubling up to kSpinBackoffMax,
-// then tries one spin again. Measured on the 2-core VM (bench/): a cross-CPU worker round trip
-// went from ~50 us to ~1-2 us, and on one shared CPU the back-off keeps the cost unchanged.
-// Turned off by the environment variable WORKER_WAKER_SPIN=0 or by SetSpinEnabled(false).
+// cell for up to kSpinBudget before it parks. The spin is bounded (never burns a core while
+// idle) and adaptive per thread (SpinBackoff): after kSpinFailureLimit spins in a row that found
+// nothing, the thread parks at once for a back-off of kSpinBackoffMin parks, then tries one spin
+// again; if that one finds nothing too, the back-off doubles (up to kSpinBackoffMax) and so on,
+// one spin per back-off. A spin that finds a permit starts everything afresh. Measured on the
+// 2-core VM (bench/): a cross-CPU worker round trip went from ~50 us to ~1-2 us, and on one
+// shared CPU the back-off keeps the cost unchanged. Turned off by the environment variable
+// WORKER_WAKER_SPIN=0 or by SetSpinEnabled(false).
 constexpr std::chrono::microseconds kSpinBudget{20};
 constexpr unsigned kSpinFailureLimit = 8;
 constexpr unsigned kSpinBackoffMin = 64;
 constexpr unsigned kSpinBackoffMax = 4096;
+
+// The adaptive half of the spin, one per thread (whether spinning pays depends on who runs
+// beside that thread). Plain data, no atomics: only its own thread touches it.
+class SpinBackoff {
+ public:
+  // Whether this wait should spin before it parks; false while backing off (and then counts
+  // one of the back-off's parks).
+  bool ShouldSpin();
+  // What the spin that ShouldSpin() allowed found: a permit (true) or nothing (false).
+  void Record(bool foundPermit);
+
+ private:
+  unsigned failures_ = 0;                  // spins in a row that found nothing
+  unsigned allowed_ = kSpinFailureLimit;   // failures that start a back-off: 1 after a back-off
+  unsigned skip_ = 0;                      // parks left before the next spin
+  unsigned backoff_ = kSpinBackoffMin;     // the next back-off's length
+};
+
 void SetSpinEnabled(bool enabled);
 bool SpinEnabled();
 
@@ -120,16 +155,20 @@ class Waker {
   // Adds n permits and wakes at most min(n, parked) threads; no system call when none is
   // parked. False (and nothing changed) when permits would pass kMaxPermits.
   bool Release(uint64_t n);
+  // Gives back n permits taken earlier by someone who could not use them (the acquireAsync
+  // waiter, for calls that gave up), waking like Release. Never refused: permits stop at
+  // kMaxPermits, and any beyond it are dropped (only 2^31 - 1 permits left untaken can do that).
+  void ReturnPermits(uint64_t n) { AddPermits(n); }
   // The second half of a release whose permits were added by someone else (the JS fast path
   // adds them with Atomics): wakes at most min(n, parked) parked threads, no system call when
   // none is parked.
   void WakeParked(uint64_t n);
-  uint64_t Permits() const { return word(kPermitsWord).load(std::memory_order_seq_cst); }
+  uint64_t Permits() const { return cell(kPermitsCell).load(std::memory_order_seq_cst); }
 
   uint64_t Sleepers() const;
   void RegisterSleeper();
   void UnregisterSleeper();
-  uint64_t Parked() const { return word(kParkedWord).load(std::memory_order_seq_cst); }
+  uint64_t Parked() const { return cell(kParkedCell).load(std::memory_order_seq_cst); }
   // How many parked threads Release has notified so far: the system calls it made. Relaxed: a
   // statistic, ordered with nothing.
   uint64_t Notifies() const { return word(kNotifiesWord).load(std::memory_order_relaxed); }
@@ -151,9 +190,13 @@ class Waker {
 
  private:
   Word& word(StateWord w) const { return words_[w]; }
+  // The 32-bit cells live inside word kCellsWord, which is only ever accessed through them.
+  Cell& cell(StateCell c) const { return reinterpret_cast<Cell*>(words_)[c]; }
   // Sets `bits` in the status word with one fetch_or and adds one permit per newly set bit.
   void SetFlags(uint64_t bits);
   void ClearFlags(uint64_t bits);
+  // Adds n permits, stopping at kMaxPermits (an edge or a give-back cannot be refused), and
+  // wakes like Release.
   void AddPermits(uint64_t n);
   // Polls for a permit for up to kSpinBudget (see above); true when it took one.
   bool SpinForPermit();

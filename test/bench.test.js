@@ -209,6 +209,7 @@ function expectedRowIds() {
     ...BLOCKING_IDS.map((id) => `blocking:${id}`),
     ...BLOCKING_IDS.map((id) => `blockingSameCpu:${id}`),
     ...['worker-waker', 'atomics-waitAsync', 'postMessage', 'piscina'].map((id) => `async:${id}`),
+    ...['worker-waker', 'atomics-waitAsync', 'postMessage'].map((id) => `asyncWaiting:${id}`),
     ...['worker-waker', 'atomics-waitAsync', 'postMessage', 'piscina'].map((id) => `asyncSameCpu:${id}`),
     ...FAST_METHODS.flatMap((m) => ['worker-waker', 'binding', 'atomics-peer', 'js-probe'].map((impl) => `fastPath:${m}/${impl}`)),
     'fastPath:baseline/empty-napi',
@@ -266,6 +267,24 @@ describe('npm run bench -- --quick', () => {
     expect(stdout).toContain(results.machine.cpu);
   });
 
+  test('prints a table with every row and every target', () => {
+    const escape = (text) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    const lines = stdout.split('\n');
+    // Labels repeat between sections (two CPUs, one CPU): each row needs a line of its own.
+    const byLabel = new Map();
+    for (const r of results.rows) byLabel.set(r.label, [...(byLabel.get(r.label) ?? []), r]);
+    for (const [label, rows] of byLabel) {
+      const printed = lines.filter((l) => l.startsWith(`  ${label} `));
+      expect([label, printed.length]).toEqual([label, rows.length]);
+      rows.forEach((r, i) => {
+        // The label, then the median with its unit and the range of the rounds, or why it was skipped.
+        const shape = r.skipped ? `skipped: ${escape(r.note)}$` : `\\d[kM]? ${escape(r.unit)} \\[`;
+        expect([label, printed[i]]).toEqual([label, expect.stringMatching(new RegExp(shape))]);
+      });
+    }
+    for (const t of results.targets) expect(stdout).toContain(`  ${t.name} `);
+  });
+
   test('has every row, each measured with finite positive numbers or skipped for a reason that holds here', () => {
     const byKey = new Map(results.rows.map((r) => [`${r.section}:${r.id}`, r]));
     expect([...byKey.keys()].sort()).toEqual(expectedRowIds().sort());
@@ -287,9 +306,16 @@ describe('npm run bench -- --quick', () => {
   test('compares each row with a baseline measured in the same run', () => {
     const rows = results.rows.filter((r) => !r.skipped && r.baseline !== undefined);
     expect(rows.length).toBeGreaterThan(0);
+    const median = (values) => {
+      const sorted = [...values].sort((a, b) => a - b);
+      const mid = sorted.length >> 1;
+      return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    };
     for (const r of rows) {
       const base = results.rows.find((b) => b.section === r.section && b.id === r.baseline);
-      expect(r.ratio).toBeCloseTo(r.median / base.median, 10);
+      // Fast path: round by round against the peer (both measured back to back in each round).
+      const expected = r.section === 'fastPath' ? median(r.rounds.map((v, i) => v / base.rounds[i])) : r.median / base.median;
+      expect([r.section, r.id, r.ratio]).toEqual([r.section, r.id, expect.closeTo(expected, 10)]);
     }
     for (const t of results.targets) {
       expect(t.ratio === null || (Number.isFinite(t.ratio) && t.ratio > 0)).toBe(true);
@@ -301,6 +327,14 @@ describe('npm run bench -- --quick', () => {
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
     const drawn = results.rows.filter((r) => r.unit === 'us' && !r.skipped);
-    expect(svg.match(/<rect [^>]*class="(?:ours|probe|bar)"/g)).toHaveLength(drawn.length);
+    const bars = svg.match(/<rect [^>]*class="(?:ours|probe|bar)"/g);
+    expect(bars).toHaveLength(drawn.length);
+    // A log scale: even the fastest round trip (well under 1 us) gets a bar one can see, and a
+    // longer round trip never gets a shorter bar.
+    const widths = bars.map((bar) => Number(/width="([\d.]+)"/.exec(bar)[1]));
+    expect(Math.min(...widths)).toBeGreaterThanOrEqual(20);
+    const byMedian = drawn.map((r, i) => [r.median, widths[i]]).sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < byMedian.length; i++) expect(byMedian[i][1]).toBeGreaterThanOrEqual(byMedian[i - 1][1]);
+    expect(svg).toContain('log scale');
   });
 });

@@ -3,7 +3,8 @@
 // waker and against the pure model (test/support/model.js); status, permits, sleepers, worker
 // count and the partition bitmap must agree after every step.
 const { WorkerWaker } = require('..');
-const { WakerModel } = require('./support/model');
+const { WakerModel, MAX_PERMITS } = require('./support/model');
+const { layout } = require('../dist/binding').native;
 const { prng } = require('./support/prng');
 
 function randomMask(rand) {
@@ -59,10 +60,23 @@ function observe(waker) {
 
 const bigintAsString = (_key, value) => (typeof value === 'bigint' ? `${value}n` : value);
 
-function runSequence(seed, steps) {
+// What a call did: its result, or the class of the error it threw (a refused release).
+function outcome(call) {
+  try {
+    return { result: call() };
+  } catch (error) {
+    return { threw: error.name };
+  }
+}
+
+// `startPermits`: permits both sides hold before the first step. The waker's permit cell is set
+// through the exported layout (a few releases could not get near the cap quickly).
+function runSequence(seed, steps, startPermits = 0) {
   const rand = prng(seed);
   const waker = new WorkerWaker();
   const model = new WakerModel();
+  Atomics.store(new Uint32Array(waker.buffer), layout.permitsCell, startPermits);
+  model.permitCount = startPermits;
   const words = new BigUint64Array(62);
   const leaves = new BigUint64Array(32);
   const trace = [];
@@ -78,10 +92,10 @@ function runSequence(seed, steps) {
       leaves[args[0]] = leaves[args[0]] === 0n ? 1n : 0n;
       continue;
     }
-    const actual = waker[name](...args);
-    const expected = model[name](...args);
-    const got = JSON.stringify({ result: actual, state: observe(waker) }, bigintAsString);
-    const want = JSON.stringify({ result: expected, state: observe(model) }, bigintAsString);
+    const actual = outcome(() => waker[name](...args));
+    const expected = outcome(() => model[name](...args));
+    const got = JSON.stringify({ ...actual, state: observe(waker) }, bigintAsString);
+    const want = JSON.stringify({ ...expected, state: observe(model) }, bigintAsString);
     // Compare cheaply; on a mismatch let Jest print both sides with the replay context.
     if (got !== want) {
       const context = `seed ${seed}, step ${step}: ${trace.slice(-8).join(' ; ')}`;
@@ -96,4 +110,8 @@ test('native waker matches the model on 3,000 random sequences of 60 steps', () 
 
 test('native waker matches the model on long sequences', () => {
   for (let seed = 100001; seed <= 100010; seed++) runSequence(seed, 3000);
+});
+
+test('native waker matches the model next to the permit cap: edges saturate, releases past it are refused', () => {
+  for (let seed = 200001; seed <= 200400; seed++) runSequence(seed, 200, MAX_PERMITS - (seed % 8));
 });

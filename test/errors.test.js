@@ -44,14 +44,19 @@ const CASES = [
   ['tryUnmarkIfEmpty', [1, words, '1'], TypeError, /"wordIndex"/],
   ['summarySelect', [64], RangeError, /"nearestToIndex".*0 to 63.*Received 64/],
   ['summarySelect', [], TypeError, /"nearestToIndex".*Received undefined/],
-  ['acquireTimeout', [-1], RangeError, /"timeoutMs" is out of range\. It must be >= 0 \(Infinity allowed\)\. Received -1/],
+  ['acquireTimeout', [-1], RangeError, /"timeoutMs" is out of range\. It must be a number >= 0 \(Infinity allowed\)\. Received -1/],
   ['acquireTimeout', [NaN], RangeError, /"timeoutMs".*Received NaN/],
-  ['acquireTimeout', [undefined], TypeError, /"timeoutMs".*of type number/],
+  // The contract: anything but a number >= 0 is a RangeError, a non-number too.
+  ['acquireTimeout', [undefined], RangeError, /"timeoutMs" is out of range\. It must be a number >= 0 \(Infinity allowed\)\. Received undefined/],
+  ['acquireTimeout', ['5'], RangeError, /"timeoutMs".*Received type string \("5"\)/],
+  ['acquireTimeout', [5n], RangeError, /"timeoutMs".*Received 5n/],
   ['release', [-1], RangeError, /"n" is out of range\. It must be an integer from 0 to 9007199254740991\. Received -1/],
   ['release', [2 ** 53], RangeError, /Received 9007199254740992/],
   ['release', [0.5], RangeError, /"n"/],
   ['release', ['1'], TypeError, /"n" argument must be of type number/],
   ['release', [1n], TypeError, /"n"/],
+  // A safe integer, but permits would pass their cap (busyWaker holds 4: three bits, the partition flag).
+  ['release', [2 ** 31 - 4], RangeError, /"n" is out of range\. It must be at most 2147483643 \(permits are capped at 2 \*\* 31 - 1 = 2147483647; 4 are there\)\. Received 2147483644/],
   ['syncPartitionSummary', [0, 1, [0n]], TypeError, /"leafWords" argument must be an instance of BigUint64Array/],
   ['syncPartitionSummary', [65, 65, leaves], RangeError, /"start" is out of range\. It must be an integer from 0 to 64\. Received 65/],
   ['syncPartitionSummary', [2, 1, leaves], RangeError, /"end" is out of range\. It must be an integer from 2 to 64\. Received 1/],
@@ -85,10 +90,19 @@ const METHODS = Object.getOwnPropertyNames(WorkerWaker.prototype).filter((name) 
 test.each(METHODS)('%s with a wrong receiver throws TypeError', (name) => {
   const descriptor = Object.getOwnPropertyDescriptor(WorkerWaker.prototype, name);
   const fn = descriptor.get ?? descriptor.value;
-  for (const receiver of [{}, null, undefined, 1, Object.create(WorkerWaker.prototype), new Uint8Array(8)]) {
-    expect(() => fn.call(receiver, 1)).toThrow(TypeError);
-  }
-  expect(() => fn.call({}, 1)).toThrow(new RegExp(`WorkerWaker\\.prototype\\.${name} was called on an object that is not a WorkerWaker`));
+  const message = new RegExp(`^WorkerWaker\\.prototype\\.${name} was called on an object that is not a WorkerWaker$`);
+  // Primitives included: they get our error (with its code), not V8's own.
+  const receivers = [{}, null, undefined, 1, 'x', 1n, Symbol('s'), true, () => {}, Object.create(WorkerWaker.prototype), new Uint8Array(8)];
+  receivers.forEach((receiver, i) => {
+    let caught;
+    try {
+      fn.call(receiver, 1);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(TypeError);
+    expect([i, caught.code, caught.message]).toEqual([i, 'ERR_INVALID_THIS', expect.stringMatching(message)]);
+  });
 });
 
 test('the constructor names the buffer argument', () => {
@@ -139,7 +153,8 @@ describe('the addon guards its arguments when loaded directly', () => {
     const cases = [
       ['markActive', [62]], ['markActive', [-1]], ['markActive', [0.5]], ['tryUnmark', [99]],
       ['markActiveMask', [1n << 62n]], ['markActiveMask', [-1n]], ['summarySelect', [64]],
-      ['acquireTimeout', [-1]], ['acquireTimeout', [NaN]], ['release', [-1]], ['release', [2 ** 53]],
+      ['acquireTimeout', [-1]], ['acquireTimeout', [NaN]], ['acquireTimeout', ['5']], ['acquireTimeout', [undefined]],
+      ['release', [-1]], ['release', [2 ** 53]],
       ['partitionLeafHasWork', [64]], ['markPartitionLeafActive', [64]], ['clearPartitionLeaf', [-1]],
       ['syncPartitionSummary', [0, 65, new BigUint64Array(100)]], ['syncPartitionSummary', [3, 2, new BigUint64Array(8)]],
       ['syncPartitionSummary', [0, 9, new BigUint64Array(8)]], ['tryUnmarkIfEmpty', [5, new BigUint64Array(2)]],

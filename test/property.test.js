@@ -15,11 +15,10 @@ const fc = require('fast-check');
 const { WorkerWaker, SignalWords } = require('..');
 const { WakerModel } = require('./support/model');
 
-const MAX_SAFE = Number.MAX_SAFE_INTEGER;
-// Two of these bring permits near Number.MAX_SAFE_INTEGER and a third is refused. The headroom
-// (16,384) exceeds what one sequence can add by marks (80 steps x 62 bits), so permits stay
-// where a Number counts exactly (the model counts in Numbers).
-const BIG_RELEASE = 2 ** 52 - 2 ** 13;
+const CAP = 2 ** 31 - 1; // the permit cap
+// Two of these bring permits near the cap and a third is refused. The headroom (16,383) exceeds
+// what one sequence can add by marks (80 steps x 62 bits), so marks never reach the cap here.
+const BIG_RELEASE = 2 ** 30 - 2 ** 13;
 
 // SignalWords as the spec states it, over the model waker and plain words.
 class SignalWordsModel {
@@ -152,7 +151,7 @@ function runSequence(operations, Model = WakerModel) {
         want = model.tryUnmarkIfEmpty(args[0], modelWords, ...(args[2] === undefined ? [] : [args[2]]));
         break;
       case 'release':
-        if (model.permits() + args[0] > MAX_SAFE) {
+        if (model.permits() + args[0] > CAP) {
           // Refused: a RangeError, and nothing changes.
           let error;
           try {
@@ -203,15 +202,15 @@ test('the comparison is live: a model that misses one permit is caught and shrun
   expect(failure.cause.message).toMatch(/^step 0: (markActive|\$set)\(\d+\): state .*"permits":1,/);
 });
 
-test('release never takes permits past Number.MAX_SAFE_INTEGER, also after marks went past it', () => {
-  // Marks add permits without a limit (one per edge), so permits may sit above the limit when a
-  // release comes; the release must then be refused, not wrap its limit check.
+test('permits never pass the cap: marks saturate there, and a release past it is refused', () => {
+  // Marks cannot be refused (one permit per edge), so near the cap they saturate; a release that
+  // comes afterwards must then be refused exactly when it would pass the cap.
   const { layout } = require('../dist/binding').native;
   fc.assert(
     fc.property(int(0, 70), int(0, 62), fc.boolean(), int(1, 2 ** 20), (gap, bits, flags, n) => {
       const waker = new WorkerWaker();
-      const raw = () => new BigUint64Array(waker.buffer)[layout.permitsWord]; // exact, unlike a Number
-      waker.release(MAX_SAFE - gap);
+      const raw = () => Atomics.load(new Uint32Array(waker.buffer), layout.permitsCell);
+      waker.release(CAP - gap);
       waker.markActiveMask((1n << BigInt(bits)) - 1n);
       if (flags) {
         waker.markYield();
@@ -224,8 +223,9 @@ test('release never takes permits past Number.MAX_SAFE_INTEGER, also after marks
       } catch (error) {
         refused = error.name === 'RangeError';
       }
-      const fits = before + BigInt(n) <= BigInt(MAX_SAFE);
-      return refused === !fits && raw() === (fits ? before + BigInt(n) : before);
+      const edges = bits + (flags ? 2 : 0);
+      const fits = before + n <= CAP;
+      return before === Math.min(CAP, CAP - gap + edges) && refused === !fits && raw() === (fits ? before + n : before);
     }),
     { numRuns: 500 },
   );

@@ -5,6 +5,13 @@ const { WorkerWaker } = require('..');
 
 const YIELD = 1n << 63n;
 const PARTITION = 1n << 62n;
+const CAP = 2 ** 31 - 1; // the permit cap
+
+// The permit counter is a 32-bit cell of the state (native/waker_core.h); its index in a
+// Uint32Array over the buffer is part of the exported layout.
+const { layout } = require('../dist/binding').native;
+const permitCell = (waker) => Atomics.load(new Uint32Array(waker.buffer), layout.permitsCell);
+const setPermitCell = (waker, value) => Atomics.store(new Uint32Array(waker.buffer), layout.permitsCell, value);
 
 describe('construction and sharing', () => {
   test('a fresh waker is empty and exposes its SharedArrayBuffer', () => {
@@ -246,13 +253,52 @@ describe('permits', () => {
     expect(waker.permits()).toBe(0);
   });
 
-  test('permits stop at Number.MAX_SAFE_INTEGER and a rejected release changes nothing', () => {
+  test('permits stop at 2 ** 31 - 1: a release past it is refused and changes nothing', () => {
     const waker = new WorkerWaker();
-    waker.release(Number.MAX_SAFE_INTEGER - 1);
+    waker.release(CAP - 1);
+    expect(() => waker.release(2)).toThrow(/"n" is out of range\. It must be at most 1 \(permits are capped at 2 \*\* 31 - 1 = 2147483647; 2147483646 are there\)\. Received 2$/);
+    expect(waker.permits()).toBe(CAP - 1);
     waker.release(1);
-    expect(waker.permits()).toBe(Number.MAX_SAFE_INTEGER);
-    expect(() => waker.release(1)).toThrow(/MAX_SAFE_INTEGER/);
-    expect(waker.permits()).toBe(Number.MAX_SAFE_INTEGER);
+    expect(waker.permits()).toBe(CAP);
+    expect(() => waker.release(1)).toThrow(RangeError);
+    expect(() => waker.release(1)).toThrow(/at most 0 /);
+    expect(() => waker.release(Number.MAX_SAFE_INTEGER)).toThrow(RangeError); // in the domain, past the cap
+    expect(waker.permits()).toBe(CAP);
+    waker.release(0); // still a no-op
+    expect(waker.tryAcquire()).toBe(true);
+    expect(waker.permits()).toBe(CAP - 1);
+    expect(permitCell(waker)).toBe(CAP - 1);
+  });
+
+  // Edges cannot be refused: at the cap they saturate instead of wrapping the 32-bit cell (a
+  // wrap to 0 would make tryAcquire fail for ever). The cell is put near the cap directly, through
+  // the layout the addon exports (2^31 releases would take far too long).
+  test('0->1 edges saturate at the cap, one permit short or many past it', () => {
+    const waker = new WorkerWaker();
+    setPermitCell(waker, CAP - 1);
+    waker.markActive(3); // one edge: reaches the cap exactly
+    expect(waker.permits()).toBe(CAP);
+    waker.markActive(4); // at the cap: stays there
+    waker.markYield();
+    waker.markTasks();
+    expect(waker.permits()).toBe(CAP);
+    expect(waker.status()).toBe(YIELD | PARTITION | 0b11000n);
+    setPermitCell(waker, CAP - 3);
+    waker.markActiveMask(0xffn << 8n); // eight new bits, room for three
+    expect(waker.permits()).toBe(CAP);
+    expect(waker.tryAcquire()).toBe(true);
+    expect(waker.tryAcquire()).toBe(true);
+    expect(waker.permits()).toBe(CAP - 2);
+    // Every other path that adds permits through the core saturates too.
+    setPermitCell(waker, CAP);
+    waker.tryUnmark(3);
+    waker.markActive(3);
+    waker.clearPartitionLeaf(0);
+    waker.markPartitionLeafActive(1); // flag already set: no edge
+    waker.tryUnmarkTasks(); // partition non-empty: clears and re-marks, one edge
+    expect(waker.permits()).toBe(CAP);
+    expect(() => waker.release(1)).toThrow(RangeError);
+    expect(waker.permits()).toBe(CAP);
   });
 
   test('acquireTimeout returns false after the timeout and true when a permit is there', () => {
@@ -268,12 +314,14 @@ describe('permits', () => {
     expect(waker.sleepers()).toBe(0);
   });
 
-  test('acquireTimeout rejects negative and NaN timeouts', () => {
+  test('acquireTimeout rejects negative, NaN and non-number timeouts with RangeError', () => {
     const waker = new WorkerWaker();
     expect(() => waker.acquireTimeout(-1)).toThrow(RangeError);
     expect(() => waker.acquireTimeout(NaN)).toThrow(RangeError);
     expect(() => waker.acquireTimeout(-Infinity)).toThrow(RangeError);
-    expect(() => waker.acquireTimeout('10')).toThrow(TypeError);
+    // The contract says "timeoutMs >= 0 (Infinity allowed), else RangeError": a string too.
+    expect(() => waker.acquireTimeout('10')).toThrow(RangeError);
+    expect(() => waker.acquireTimeout()).toThrow(RangeError);
   });
 });
 

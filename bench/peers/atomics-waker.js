@@ -8,9 +8,9 @@
 //
 // Deliberate limits, each one what a user would accept:
 // - Permits live in an Int32 (Atomics.wait takes an Int32Array or a BigInt64Array, and BigInt
-//   arithmetic would allocate on every call), so release() refuses to go past 2^31 - 1 permits
-//   instead of Number.MAX_SAFE_INTEGER. Mark edges are not checked: 2^31 edges without a
-//   single acquire in between would be needed to wrap.
+//   arithmetic would allocate on every call), so release() refuses to go past 2^31 - 1 permits,
+//   the same cap as worker-waker's. Mark edges are not checked (worker-waker's saturate at the
+//   cap): 2^31 edges without a single acquire in between would be needed to wrap.
 // - Partition, worker-count and summarySelect methods are left out: the benchmark does not
 //   measure them.
 //

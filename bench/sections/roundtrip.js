@@ -6,8 +6,15 @@
 //   Both also run a probe (workers/pingpong.js): the addon as it is, with an adaptive
 //   spin on tryAcquire() in JS before acquire(), to measure what the proposed spin would give.
 //   async            the main thread waits without blocking (acquireAsync / waitAsync / a
-//                    message) while a worker blocks, on two CPUs
-//   asyncSameCpu     the same on one CPU, where each thread hop costs a context switch
+//                    message) while a worker blocks, on two CPUs. The worker answers as fast
+//                    as it can, so with worker-waker almost every acquireAsync() finds the
+//                    permit already there and resolves at once: this row measures the
+//                    immediate grant, not an asynchronous wake-up.
+//   asyncWaiting     the same, but the worker answers only once the main thread's call is
+//                    pending (it waits for a flag that main sets right after the call
+//                    returned its promise; postMessage: after the message was posted): every
+//                    call really waits and is woken, for every mechanism alike. Two CPUs.
+//   asyncSameCpu     the same as async on one CPU, where each thread hop costs a context switch
 // See util.js for why threads are pinned.
 const path = require('node:path');
 const { MessageChannel, Worker } = require('node:worker_threads');
@@ -19,6 +26,7 @@ const { nativeFloorRows } = require('./native-floor');
 const PINGPONG = path.join(__dirname, '..', 'workers', 'pingpong.js');
 const STOP = 0;
 const GO = 1;
+const PENDING = 2; // asyncWaiting: main sets it once its call is pending; the worker clears it
 
 function kindOf(mechanism) {
   return mechanism === 'worker-waker' || mechanism === 'spin-probe' ? require(ROOT).WorkerWaker : AtomicsWaker;
@@ -29,7 +37,7 @@ function deadlineMs(config) {
 }
 
 function newControl() {
-  return new Int32Array(new SharedArrayBuffer(8));
+  return new Int32Array(new SharedArrayBuffer(12));
 }
 
 function go(control) {
@@ -159,19 +167,28 @@ function startEcho(workerData, cpus) {
 }
 
 // The main thread waits for the worker's release with `acquireAsync()`, the worker blocks.
-async function asyncSemaphore(mechanism, config, cpus) {
+// `waiting`: the worker answers only after the call is pending (see asyncWaiting above).
+async function asyncSemaphore(mechanism, config, cpus, waiting = false) {
   const Kind = kindOf(mechanism);
   const ping = new Kind();
   const pong = new Kind();
   const control = newControl();
   const { worker, exited } = await startEcho(
-    { mechanism, role: 'pong', ping: ping.buffer, pong: pong.buffer, control, roundMs: config.roundMs, rounds: config.rounds },
+    { mechanism, role: 'pong', ping: ping.buffer, pong: pong.buffer, control, roundMs: config.roundMs, rounds: config.rounds, waiting },
     cpus);
-  const run = async () => {
-    const result = await timedRounds(config, async () => {
+  const trip = waiting
+    ? async () => {
+      ping.release(1);
+      const granted = pong.acquireAsync();
+      Atomics.store(control, PENDING, 1); // the call is pending: the worker may answer now
+      await granted;
+    }
+    : async () => {
       ping.release(1);
       await pong.acquireAsync();
-    });
+    };
+  const run = async () => {
+    const result = await timedRounds(config, trip);
     Atomics.store(control, STOP, 1); // published to the worker by the release that follows
     ping.release(1);
     await exited;
@@ -182,10 +199,15 @@ async function asyncSemaphore(mechanism, config, cpus) {
 
 // The main thread posts to a worker that echoes through parentPort; the main thread's
 // 'message' handler sends the next one (no promise per trip: the cheapest way to use it).
-async function asyncMessages(config, cpus) {
+// `waiting`: the worker answers only after main has posted and flagged it (see asyncWaiting).
+async function asyncMessages(config, cpus, waiting = false) {
   const control = newControl();
   const { worker, exited } = await startEcho(
-    { mechanism: 'postMessage', role: 'pong', control, roundMs: config.roundMs, rounds: config.rounds }, cpus);
+    { mechanism: 'postMessage', role: 'pong', control, roundMs: config.roundMs, rounds: config.rounds, waiting }, cpus);
+  const send = () => {
+    worker.postMessage(0);
+    if (waiting) Atomics.store(control, PENDING, 1);
+  };
   const run = new Promise((resolve) => {
     const roundTripUs = [];
     let round = 0;
@@ -209,9 +231,9 @@ async function asyncMessages(config, cpus) {
           limit = start + config.roundMs;
         }
       }
-      worker.postMessage(0);
+      send();
     });
-    worker.postMessage(0);
+    send();
   });
   const work = Promise.all([run, exited]).then(([roundTripUs]) => roundTripUs);
   return bounded(work, deadlineMs(config), 'async postMessage', () => worker.terminate());
@@ -278,6 +300,26 @@ async function async(config, place) {
   return asyncRows('async', config, place, place.cpus ?? null);
 }
 
+// Every call pending when the answer comes; piscina is left out (its run() always waits, and
+// its row in `async` already measures that).
+async function asyncWaiting(config, place) {
+  const section = 'asyncWaiting';
+  const cpus = place.cpus ?? null;
+  const rows = [];
+  try {
+    rows.push(row(section, 'worker-waker', 'main acquireAsync() <-> worker, answered once the call is pending', 'us',
+      await asyncSemaphore('worker-waker', config, cpus, true)));
+    rows.push(row(section, 'atomics-waitAsync', 'main Atomics.waitAsync (JS peer) <-> worker, answered once pending', 'us',
+      await asyncSemaphore('atomics', config, cpus, true)));
+    rows.push(row(section, 'postMessage', 'main postMessage <-> worker parentPort, answered once posted', 'us',
+      await asyncMessages(config, cpus, true)));
+  } finally {
+    if (cpus !== null) pin(process.pid, place.mainCpuList);
+  }
+  addRatios(rows, 'atomics-waitAsync');
+  return rows;
+}
+
 async function asyncSameCpu(config, place) {
   if (place.cpus === undefined) {
     return ['worker-waker', 'atomics-waitAsync', 'postMessage', 'piscina'].map((id) =>
@@ -287,4 +329,4 @@ async function asyncSameCpu(config, place) {
   return asyncRows('asyncSameCpu', config, place, [cpu, cpu]);
 }
 
-module.exports = { blocking, blockingSameCpu, async, asyncSameCpu };
+module.exports = { blocking, blockingSameCpu, async, asyncWaiting, asyncSameCpu };

@@ -9,6 +9,8 @@
 //   port       MessagePort to the other side (postMessage only; a pong without one answers
 //              the main thread through parentPort)
 //   roundMs, rounds: see bench/run.js
+//   waiting    pong answers each ping only once control[PENDING] is 1 (set by the main thread
+//              when its call is pending), and clears it (the asyncWaiting section)
 // Each side first posts { tid } (its kernel thread id, or null) so that the main thread can
 // pin it to a CPU, and waits for GO. The ping side runs rounds of at least roundMs, after a half-length warm-up round that is
 // not reported. Pong checks STOP after each ping, so ping stops it by setting STOP and sending
@@ -20,7 +22,19 @@ const { threadId } = require('../util');
 
 const STOP = 0;
 const GO = 1;
-const { mechanism, role, roundMs, rounds, control } = workerData;
+const PENDING = 2;
+const { mechanism, role, roundMs, rounds, control, waiting = false } = workerData;
+
+// asyncWaiting: holds the answer until the main thread's call is pending. A busy poll (this
+// thread has a CPU of its own there), bounded so that a broken run fails instead of hanging.
+function awaitPending() {
+  if (!waiting) return;
+  const limit = performance.now() + 10000;
+  for (let i = 1; Atomics.load(control, PENDING) === 0; i++) {
+    if ((i & 1023) === 0 && performance.now() > limit) throw new Error('pong: the main thread never flagged its call as pending');
+  }
+  Atomics.store(control, PENDING, 0);
+}
 
 function semaphores() {
   const Kind = mechanism === 'worker-waker' || mechanism === 'spin-probe'
@@ -106,6 +120,7 @@ function blockingPong() {
   for (;;) {
     waitOn(ping);
     if (Atomics.load(control, STOP) === 1) break;
+    awaitPending();
     pong.release(1);
   }
   parentPort.postMessage({ done: true });
@@ -151,6 +166,7 @@ function messagePong() {
       port.close();
       return;
     }
+    awaitPending();
     port.postMessage(message);
   });
 }

@@ -6,6 +6,7 @@
 // all, so reading them without synchronisation is race-free (thread start/join order it).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 
 #include "../../native/waker_core.h"
@@ -27,6 +28,10 @@ inline void (*widen)(Window window) = nullptr;
 // Replaces kParkSlice. A lost wakeup is healed by the next slice (20 ms), which would hide it;
 // with a long slice it becomes a hang that the driver's deadlines report.
 inline std::chrono::milliseconds parkSlice = kParkSlice;
+
+// Spins started by Waker::SpinForPermit so far, all threads together (test/native/core_unit.cc).
+// Relaxed: a counter that the driver reads after joining the threads that spin.
+inline std::atomic<unsigned long> spins{0};
 
 }  // namespace test_hooks
 }  // namespace worker_waker

@@ -8,6 +8,9 @@ const SUMMARY_MASK = (1n << 62n) - 1n;
 const PARTITION_FLAG = 1n << 62n;
 const YIELD_FLAG = 1n << 63n;
 const U64 = (1n << 64n) - 1n;
+// The permit cap (the README's "Choices where the contract is silent"): release refuses to pass
+// it, and 0->1 edges, which cannot be refused, stop at it.
+const MAX_PERMITS = 2 ** 31 - 1;
 
 class WakerModel {
   constructor() {
@@ -18,12 +21,12 @@ class WakerModel {
     this.partition = 0n;
   }
 
-  // Sets bits; one permit per bit that was clear.
+  // Sets bits; one permit per bit that was clear, up to the cap.
   setBits(bits) {
     let newly = bits & ~this.statusWord;
     this.statusWord |= bits;
     while (newly !== 0n) {
-      this.permitCount += Number(newly & 1n);
+      this.permitCount = Math.min(MAX_PERMITS, this.permitCount + Number(newly & 1n));
       newly >>= 1n;
     }
   }
@@ -63,7 +66,10 @@ class WakerModel {
     return true;
   }
   acquireTimeout() { return this.tryAcquire(); }
-  release(n) { this.permitCount += n; }
+  release(n) {
+    if (n > MAX_PERMITS - this.permitCount) throw new RangeError(`release(${n}) would pass the permit cap`);
+    this.permitCount += n;
+  }
   permits() { return this.permitCount; }
   sleepers() { return this.sleeperCount; }
   registerSleeper() { this.sleeperCount += 1; }
@@ -96,4 +102,4 @@ class WakerModel {
   }
 }
 
-module.exports = { WakerModel, SUMMARY_MASK, PARTITION_FLAG, YIELD_FLAG };
+module.exports = { WakerModel, MAX_PERMITS, SUMMARY_MASK, PARTITION_FLAG, YIELD_FLAG };

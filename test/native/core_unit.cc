@@ -1,0 +1,228 @@
+// Unit checks of two small parts of the core that the stress driver cannot pin down, run by
+// scripts/test-native.sh (`npm run test:native`) under AddressSanitizer + UBSan:
+//   - the adaptive spin before parking (SpinBackoff, and Acquire through it): no spin at all
+//     when spinning is off; 8 spins that find nothing, then 64 spin-free parks, then one spin
+//     per back-off, the back-off doubling up to 4096; a spin that pays starts afresh;
+//   - the permit cap (2^31 - 1) of the 32-bit permit cell: Release refuses to pass it, while
+//     0->1 edges and give-backs (ReturnPermits, the acquireAsync waiter's GiveBack) saturate
+//     there instead of wrapping; ReturnPermits wakes a parked thread like Release.
+// Exits 1 with a message on the first failed check.
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <thread>
+
+#include "../../native/async_waiter.h"
+#include "../../native/waker_core.h"
+#include "test_hooks.h"
+
+namespace ww = worker_waker;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+const char* gCheck = "setup";
+
+#define CHECK(cond, ...)                                      \
+  do {                                                        \
+    if (!(cond)) {                                            \
+      std::fprintf(stderr, "FAIL [%s] ", gCheck);             \
+      std::fprintf(stderr, __VA_ARGS__);                      \
+      std::fputc('\n', stderr);                               \
+      std::exit(1);                                           \
+    }                                                         \
+  } while (0)
+
+struct State {
+  alignas(128) ww::Word words[ww::kStateWords];
+  State() { ww::Waker::Format(words); }
+  ww::Waker waker() { return ww::Waker(words); }
+  // The permit cell, written directly (the layout is public): 2^31 releases would take too long.
+  void SetPermits(uint32_t n) {
+    reinterpret_cast<ww::Cell*>(words)[ww::kPermitsCell].store(n, std::memory_order_seq_cst);
+  }
+};
+
+// Runs `body` on a fresh thread: the spin history is per thread, so each check starts afresh.
+void OnFreshThread(const std::function<void()>& body) { std::thread(body).join(); }
+
+// One Acquire that finds no permit and times out 100 us later; returns whether it spun first.
+bool TimedOutAcquireSpun(ww::Waker& waker) {
+  unsigned long before = ww::test_hooks::spins.load();
+  Clock::time_point deadline = Clock::now() + std::chrono::microseconds(100);
+  ww::WaitResult result = waker.Acquire(&deadline, nullptr);
+  CHECK(result == ww::WaitResult::kTimedOut, "Acquire without permits did not time out");
+  return ww::test_hooks::spins.load() != before;
+}
+
+// ---- SpinBackoff, step by step ---------------------------------------------------------------
+
+// Feeds `backoff` failures only. Expects `spins` spins, then a back-off of `parks` parks.
+void ExpectFailedSpinsThenBackoff(ww::SpinBackoff& backoff, unsigned spins, unsigned parks) {
+  for (unsigned i = 0; i < spins; ++i) {
+    CHECK(backoff.ShouldSpin(), "spin %u of %u before a back-off of %u was refused", i + 1, spins, parks);
+    backoff.Record(false);
+  }
+  for (unsigned i = 0; i < parks; ++i) {
+    CHECK(!backoff.ShouldSpin(), "park %u of a back-off of %u spun", i + 1, parks);
+  }
+}
+
+void SpinBackoffSchedule() {
+  gCheck = "SpinBackoff: 8 failures, then back-offs of 64, 128, ... 4096, one spin each";
+  ww::SpinBackoff backoff;
+  ExpectFailedSpinsThenBackoff(backoff, ww::kSpinFailureLimit, ww::kSpinBackoffMin);
+  unsigned parks = ww::kSpinBackoffMin;
+  for (int round = 0; round < 9; ++round) {  // 128 ... 4096, then 4096 twice more
+    parks = std::min(parks * 2, ww::kSpinBackoffMax);
+    ExpectFailedSpinsThenBackoff(backoff, 1, parks);
+  }
+  CHECK(parks == 4096 && ww::kSpinBackoffMax == 4096, "the back-off did not reach 4096");
+
+  gCheck = "SpinBackoff: a spin that pays starts afresh";
+  CHECK(backoff.ShouldSpin(), "no spin after a full back-off");
+  backoff.Record(true);
+  ExpectFailedSpinsThenBackoff(backoff, ww::kSpinFailureLimit, ww::kSpinBackoffMin);
+  ExpectFailedSpinsThenBackoff(backoff, 1, 2 * ww::kSpinBackoffMin);
+
+  gCheck = "SpinBackoff: a success between failures resets the count of failures";
+  ww::SpinBackoff mixed;
+  for (unsigned i = 0; i + 1 < ww::kSpinFailureLimit; ++i) {
+    CHECK(mixed.ShouldSpin(), "spin refused before 8 failures");
+    mixed.Record(false);
+  }
+  CHECK(mixed.ShouldSpin(), "spin refused after 7 failures");
+  mixed.Record(true);
+  ExpectFailedSpinsThenBackoff(mixed, ww::kSpinFailureLimit, ww::kSpinBackoffMin);
+}
+
+// ---- Acquire's spin, counted through the test hook -------------------------------------------
+
+void AcquireSpins() {
+  gCheck = "Acquire: no spin at all when spinning is off";
+  ww::SetSpinEnabled(false);
+  OnFreshThread([] {
+    State state;
+    ww::Waker waker = state.waker();
+    for (int i = 0; i < 20; ++i) CHECK(!TimedOutAcquireSpun(waker), "wait %d spun", i + 1);
+  });
+
+  gCheck = "Acquire: 8 spins, 64 spin-free parks, then one spin";
+  ww::SetSpinEnabled(true);
+  OnFreshThread([] {
+    State state;
+    ww::Waker waker = state.waker();
+    for (unsigned i = 0; i < ww::kSpinFailureLimit; ++i) CHECK(TimedOutAcquireSpun(waker), "wait %u did not spin", i + 1);
+    for (unsigned i = 0; i < ww::kSpinBackoffMin; ++i) CHECK(!TimedOutAcquireSpun(waker), "park %u of the back-off spun", i + 1);
+    CHECK(TimedOutAcquireSpun(waker), "no spin after the back-off");
+    CHECK(!TimedOutAcquireSpun(waker), "a failed spin after a back-off did not back off again");
+  });
+
+  gCheck = "Acquire: a spin that finds a permit (released by another thread meanwhile)";
+  OnFreshThread([] {
+    State state;
+    ww::Waker waker = state.waker();
+    unsigned long before = ww::test_hooks::spins.load();
+    std::thread releaser([&] {
+      // Release as soon as the other thread has started its spin (it is not parked then).
+      while (ww::test_hooks::spins.load() == before) std::this_thread::yield();
+      waker.Release(1);
+    });
+    Clock::time_point deadline = Clock::now() + std::chrono::seconds(10);
+    CHECK(waker.Acquire(&deadline, nullptr) == ww::WaitResult::kAcquired, "no permit within 10 s");
+    releaser.join();
+    CHECK(waker.Parked() == 0 && waker.Permits() == 0, "parked %" PRIu64 ", permits %" PRIu64,
+          waker.Parked(), waker.Permits());
+  });
+}
+
+// ---- the permit cap ---------------------------------------------------------------------------
+
+void PermitCap() {
+  constexpr uint64_t kCap = ww::kMaxPermits;
+  static_assert(ww::kMaxPermits == 0x7fffffff, "the cap is 2^31 - 1");
+
+  gCheck = "Release refuses to pass the cap and changes nothing";
+  {
+    State state;
+    ww::Waker waker = state.waker();
+    CHECK(waker.Release(kCap - 1), "Release(cap - 1) refused");
+    CHECK(!waker.Release(2), "Release(2) one below the cap accepted");
+    CHECK(waker.Permits() == kCap - 1, "permits %" PRIu64 " after a refused release", waker.Permits());
+    CHECK(waker.Release(1) && waker.Permits() == kCap, "Release(1) did not reach the cap");
+    CHECK(!waker.Release(1) && !waker.Release(uint64_t{1} << 40), "a release past the cap was accepted");
+    CHECK(waker.Permits() == kCap, "permits %" PRIu64 " after refused releases", waker.Permits());
+    CHECK(waker.TryAcquire() && waker.Permits() == kCap - 1, "TryAcquire at the cap");
+  }
+
+  gCheck = "0->1 edges saturate at the cap";
+  {
+    State state;
+    ww::Waker waker = state.waker();
+    state.SetPermits(kCap - 3);
+    waker.MarkActiveMask(0xff);  // eight new bits, room for three
+    CHECK(waker.Permits() == kCap, "permits %" PRIu64 " after 8 edges 3 below the cap", waker.Permits());
+    waker.MarkYield();
+    waker.MarkTasks();
+    waker.MarkActive(40);
+    CHECK(waker.Permits() == kCap, "permits %" PRIu64 " after edges at the cap", waker.Permits());
+    CHECK(waker.Status() == (ww::kYieldFlag | ww::kPartitionFlag | ww::Bit(40) | 0xff), "status bits lost");
+    CHECK(waker.TryAcquire() && waker.Permits() == kCap - 1, "TryAcquire after saturation");
+  }
+
+  gCheck = "ReturnPermits and the async waiter's GiveBack saturate instead of failing";
+  {
+    State state;
+    ww::Waker waker = state.waker();
+    state.SetPermits(kCap - 1);
+    waker.ReturnPermits(2);
+    CHECK(waker.Permits() == kCap, "ReturnPermits(2) one below the cap left %" PRIu64, waker.Permits());
+    waker.ReturnPermits(5);
+    CHECK(waker.Permits() == kCap, "ReturnPermits(5) at the cap left %" PRIu64, waker.Permits());
+    state.SetPermits(kCap - 1);
+    struct NoSink : ww::AsyncWaiter::Sink {
+      bool Notify() override { return false; }
+      void Retired() override {}
+    } sink;
+    ww::AsyncWaiter waiter(state.words, &sink);  // never started: GiveBack only
+    waiter.GiveBack(2);
+    CHECK(waker.Permits() == kCap, "GiveBack(2) one below the cap left %" PRIu64 " (refused?)", waker.Permits());
+    state.SetPermits(10);
+    waiter.GiveBack(3);
+    CHECK(waker.Permits() == 13, "GiveBack(3) on 10 left %" PRIu64, waker.Permits());
+  }
+
+  gCheck = "ReturnPermits wakes a parked thread like Release";
+  {
+    // A long park slice: a lost wakeup would show as the 5 s timeout, not be healed in 20 ms.
+    ww::test_hooks::parkSlice = std::chrono::milliseconds(60000);
+    ww::SetSpinEnabled(false);
+    State state;
+    ww::Waker waker = state.waker();
+    ww::WaitResult result = ww::WaitResult::kInterrupted;
+    std::thread parker([&] {
+      Clock::time_point deadline = Clock::now() + std::chrono::seconds(5);
+      result = waker.Acquire(&deadline, nullptr);
+    });
+    Clock::time_point limit = Clock::now() + std::chrono::seconds(5);
+    while (waker.Parked() == 0 && Clock::now() < limit) std::this_thread::sleep_for(std::chrono::microseconds(100));
+    CHECK(waker.Parked() == 1, "the parker did not park");
+    waker.ReturnPermits(1);
+    parker.join();
+    CHECK(result == ww::WaitResult::kAcquired, "the parked thread was not woken by ReturnPermits");
+    ww::SetSpinEnabled(true);
+    ww::test_hooks::parkSlice = ww::kParkSlice;
+  }
+}
+
+}  // namespace
+
+int main() {
+  SpinBackoffSchedule();
+  AcquireSpins();
+  PermitCap();
+  std::printf("core unit checks: all passed\n");
+  return 0;
+}
