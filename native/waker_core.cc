@@ -357,8 +357,13 @@ WaitResult Waker::Acquire(const std::chrono::steady_clock::time_point* deadline,
     cell(kParkedCell).fetch_sub(1, std::memory_order_seq_cst);
   }
   parking_lot::Leave(key(), spot);
-  // A timed-out wait tries once more, after leaving (the original did not).
-  if (result == WaitResult::kTimedOut && TryAcquire()) result = WaitResult::kAcquired;
+  // A timed-out wait tries once more, after leaving (the original did not): a permit released
+  // after the loop's last TryAcquire wakes nobody (we wait no more, and once parked is back to
+  // 0 the releaser does not even notify), so without this try we would time out beside it.
+  if (result == WaitResult::kTimedOut) {
+    WW_TEST_WINDOW(kAfterTimeout);  // a release here wakes nobody; only the try below sees it
+    if (TryAcquire()) result = WaitResult::kAcquired;
+  }
   return result;
 }
 
