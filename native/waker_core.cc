@@ -357,8 +357,13 @@ WaitResult Waker::Acquire(const std::chrono::steady_clock::time_point* deadline,
     cell(kParkedCell).fetch_sub(1, std::memory_order_seq_cst);
   }
   parking_lot::Leave(key(), spot);
-  // A timed-out wait tries once more, after leaving (the original did not).
-  if (result == WaitResult::kTimedOut && TryAcquire()) result = WaitResult::kAcquired;
+  // A timed-out wait tries once more, after leaving (the original did not): a permit released
+  // after the loop's last TryAcquire wakes nobody (we wait no more, and once parked is back to
+  // 0 the releaser does not even notify), so without this try we would time out beside it.
+  if (result == WaitResult::kTimedOut) {
+    WW_TEST_WINDOW(kAfterTimeout);  // a release here wakes nobody; only the try below sees it
+    if (TryAcquire()) result = WaitResult::kAcquired;
+  }
   return result;
 }
 
@@ -390,28 +395,55 @@ uint64_t Waker::UnregisterWorker() { return DecrementToZero(word(kWorkersWord));
 // ---- partition ----------------------------------------------------------------------------
 
 bool Waker::SyncPartitionSummary(const Word* leaves, size_t count) {
+  // Scan, publish the whole word, then re-read every leaf the scan saw as empty. Replacing the
+  // whole word drops stale bits, inside the range and outside it (the original kept those, so
+  // the flag could stick). The store may erase a bit that a scheduler set meanwhile for a leaf
+  // we read as empty; the re-read puts it back. That is the clear-then-recheck of
+  // TryUnmarkIfEmpty, for a whole word at once:
+  //   scheduler                           sync
+  //                                       scan: load leaf i == 0
+  //   store leaf i (non-empty)
+  //   fetch_or bit i (MarkPartitionLeafActive)
+  //                                       store bitmap (bit i clear)
+  //                                       re-read leaf i
+  // All seq_cst, so all in one total order. If the scheduler's fetch_or comes after our store,
+  // bit i survives it. If it comes before, its leaf store came before it, so before our store
+  // and before our re-read, which sees the leaf non-empty (or a drainer emptied it since, and
+  // then the drainer's own ClearPartitionLeaf-then-recheck is in charge) and sets bit i again.
+  // A compare-and-swap of the word instead of the store (and a rescan when it changed) would
+  // not spare the re-read: when bit i is already set (a stale bit, as between a drainer's
+  // exchange of the leaf and its ClearPartitionLeaf), the scheduler's fetch_or changes nothing
+  // and the CAS cannot see it. With the re-read the CAS adds no guarantee, only retries, so a
+  // plain store it is. Bits at or above `count` have no leaf here and are dropped unchecked:
+  // marking them is the caller's mistake (they are outside the range it syncs).
+  uint64_t bitmap = 0;
+  for (size_t i = 0; i < count; ++i) {
+    if (leaves[i].load(std::memory_order_seq_cst) != 0) bitmap |= Bit(static_cast<unsigned>(i));
+  }
+  WW_TEST_WINDOW(kDuringSync);  // a leaf read as empty may be filled and marked here
   Word& partition = word(kPartitionWord);
-  uint64_t before = partition.load(std::memory_order_seq_cst);
-  uint64_t bitmap;
-  // Replace the whole word (the original kept stale bits outside the range, so the flag could
-  // stick), but only if nobody changed it while we scanned: a MarkPartitionLeafActive that lands
-  // mid-scan may be for a leaf we already read as empty, and a plain store would erase its bit.
-  // On a conflict, scan again. seq_cst: ordered before the flag update that TryUnmarkTasks
-  // rechecks against; the failure ordering only reloads `before` for the next try.
-  do {
-    bitmap = 0;
-    for (size_t i = 0; i < count; ++i) {
-      if (leaves[i].load(std::memory_order_seq_cst) != 0) bitmap |= Bit(static_cast<unsigned>(i));
-    }
-    WW_TEST_WINDOW(kDuringSync);  // a leaf read as empty may be filled and marked here
-  } while (!partition.compare_exchange_strong(before, bitmap, std::memory_order_seq_cst,
-                                              std::memory_order_seq_cst));
-  if (bitmap != 0) {
+  // seq_cst: the store of the handshake above, and ordered before the flag update below, which
+  // TryUnmarkTasks rechecks against.
+  partition.store(bitmap, std::memory_order_seq_cst);
+  uint64_t refilled = 0;
+  for (size_t i = 0; i < count; ++i) {
+    uint64_t bit = Bit(static_cast<unsigned>(i));
+    // seq_cst: the re-read of the handshake above, ordered after our store.
+    if ((bitmap & bit) == 0 && leaves[i].load(std::memory_order_seq_cst) != 0) refilled |= bit;
+  }
+  // seq_cst like MarkPartitionLeafActive's fetch_or, whose work this is (one RMW for every
+  // refilled leaf). A leaf drained again since our re-read keeps a stale bit: a false positive.
+  if (refilled != 0) partition.fetch_or(refilled, std::memory_order_seq_cst);
+  // The flag follows what this sync found (scan and re-read together): set when some leaf has
+  // work (a permit only if it was clear), else cleared through TryUnmarkTasks, which re-marks
+  // it if a concurrent mark set a bit meanwhile.
+  bool anyWork = (bitmap | refilled) != 0;
+  if (anyWork) {
     MarkTasks();
   } else {
     TryUnmarkTasks();
   }
-  return bitmap != 0;
+  return anyWork;
 }
 
 bool Waker::MarkPartitionLeafActive(unsigned leaf) {

@@ -178,6 +178,8 @@ class Waker {
   uint64_t WorkerCount() const { return word(kWorkersWord).load(std::memory_order_seq_cst); }
 
   // leaves[0 .. count) are the leaf words of the partition, count <= 64 (checked by caller).
+  // Replaces the partition word with the non-empty leaves, then re-reads the leaves it saw as
+  // empty and sets the bits of those filled meanwhile; returns whether any leaf had work.
   bool SyncPartitionSummary(const Word* leaves, size_t count);
   uint64_t PartitionSummary() const {
     return word(kPartitionWord).load(std::memory_order_seq_cst);

@@ -54,7 +54,8 @@ TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" "$out/async-tsan" "$@"
 echo "== acquireAsync waiter under AddressSanitizer + UndefinedBehaviorSanitizer"
 ASAN_OPTIONS="halt_on_error=1 detect_leaks=1 ${ASAN_OPTIONS:-}" UBSAN_OPTIONS="halt_on_error=1 ${UBSAN_OPTIONS:-}" \
   "$out/async-asan" "$@"
-# Unit checks of the adaptive spin and the permit cap (test/native/core_unit.cc).
+# Unit checks of the adaptive spin, the permit cap and the last try after a timeout
+# (test/native/core_unit.cc).
 "$cxx" "${flags[@]}" -Inative -fsanitize=address,undefined native/waker_core.cc native/parking_lot.cc native/async_waiter.cc test/native/core_unit.cc -o "$out/core-unit"
 echo "== core unit checks under AddressSanitizer + UndefinedBehaviorSanitizer"
 ASAN_OPTIONS="halt_on_error=1 detect_leaks=1 ${ASAN_OPTIONS:-}" UBSAN_OPTIONS="halt_on_error=1 ${UBSAN_OPTIONS:-}" "$out/core-unit"

@@ -5,7 +5,9 @@
 //     per back-off, the back-off doubling up to 4096; a spin that pays starts afresh;
 //   - the permit cap (2^31 - 1) of the 32-bit permit cell: Release refuses to pass it, while
 //     0->1 edges and give-backs (ReturnPermits, the acquireAsync waiter's GiveBack) saturate
-//     there instead of wrapping; ReturnPermits wakes a parked thread like Release.
+//     there instead of wrapping; ReturnPermits wakes a parked thread like Release;
+//   - the one last try of a timed-out Acquire: a permit released after the wait timed out (in
+//     the kAfterTimeout test window, where a release wakes nobody) is taken, exactly once.
 // Exits 1 with a message on the first failed check.
 #include <chrono>
 #include <cinttypes>
@@ -217,12 +219,91 @@ void PermitCap() {
   }
 }
 
+// ---- the last try after a timeout -------------------------------------------------------------
+
+// Set by LastTryAfterTimeout for one Acquire on this thread: what the kAfterTimeout window does.
+std::function<void()> gAfterTimeout;
+unsigned gAfterTimeoutCalls = 0;
+
+void AfterTimeoutHook(ww::test_hooks::Window window) {
+  if (window != ww::test_hooks::kAfterTimeout) return;
+  ++gAfterTimeoutCalls;
+  if (gAfterTimeout) gAfterTimeout();
+}
+
+void LastTryAfterTimeout() {
+  // Single-threaded: the hooks are set and reset here, with no other thread running.
+  ww::test_hooks::widen = AfterTimeoutHook;
+  for (bool spin : {true, false}) {
+    ww::SetSpinEnabled(spin);
+
+    gCheck = "acquireTimeout: a permit released after the timeout is taken by the last try";
+    {
+      State state;
+      ww::Waker waker = state.waker();
+      gAfterTimeoutCalls = 0;
+      uint64_t released = 0;
+      gAfterTimeout = [&] {
+        // The parker has left the spot (parked is 0 again), so this release notifies nobody:
+        // only Acquire's own last try can take the permit before it returns.
+        CHECK(waker.Parked() == 0, "parked %" PRIu64 " in the after-timeout window", waker.Parked());
+        CHECK(waker.Release(1), "Release(1) refused");
+        ++released;
+      };
+      Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(2);
+      ww::WaitResult result = waker.Acquire(&deadline, nullptr);
+      gAfterTimeout = nullptr;
+      CHECK(gAfterTimeoutCalls == 1, "the after-timeout window ran %u times, want 1", gAfterTimeoutCalls);
+      CHECK(Clock::now() >= deadline, "Acquire returned before its deadline");
+      CHECK(result == ww::WaitResult::kAcquired,
+            "Acquire timed out with a permit released before it returned (permits %" PRIu64 ")",
+            waker.Permits());
+      // Conservation: one permit in, one taken, none left; and nobody was notified.
+      uint64_t acquired = result == ww::WaitResult::kAcquired ? 1 : 0;
+      CHECK(released == acquired + waker.Permits(),
+            "released %" PRIu64 " != acquired %" PRIu64 " + left %" PRIu64, released, acquired,
+            waker.Permits());
+      CHECK(waker.Notifies() == 0, "%" PRIu64 " notifies for a release nobody waited for",
+            waker.Notifies());
+      CHECK(waker.Parked() == 0, "parked %" PRIu64 " after Acquire returned", waker.Parked());
+    }
+
+    gCheck = "acquireTimeout: nothing released after the timeout, the last try finds nothing";
+    {
+      State state;
+      ww::Waker waker = state.waker();
+      gAfterTimeoutCalls = 0;
+      Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(2);
+      ww::WaitResult result = waker.Acquire(&deadline, nullptr);
+      CHECK(result == ww::WaitResult::kTimedOut, "Acquire without any permit did not time out");
+      CHECK(gAfterTimeoutCalls == 1, "the after-timeout window ran %u times, want 1", gAfterTimeoutCalls);
+      CHECK(waker.Permits() == 0 && waker.Parked() == 0, "permits %" PRIu64 ", parked %" PRIu64,
+            waker.Permits(), waker.Parked());
+    }
+
+    gCheck = "acquireTimeout: a permit there before the deadline never reaches the window";
+    {
+      State state;
+      ww::Waker waker = state.waker();
+      gAfterTimeoutCalls = 0;
+      CHECK(waker.Release(1), "Release(1) refused");
+      Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(2);
+      CHECK(waker.Acquire(&deadline, nullptr) == ww::WaitResult::kAcquired, "the permit was not taken");
+      CHECK(gAfterTimeoutCalls == 0, "the after-timeout window ran without a timeout");
+      CHECK(waker.Permits() == 0, "permits %" PRIu64 " after taking the only one", waker.Permits());
+    }
+  }
+  ww::SetSpinEnabled(true);
+  ww::test_hooks::widen = nullptr;
+}
+
 }  // namespace
 
 int main() {
   SpinBackoffSchedule();
   AcquireSpins();
   PermitCap();
+  LastTryAfterTimeout();
   std::printf("core unit checks: all passed\n");
   return 0;
 }

@@ -72,8 +72,18 @@ std::function<void()> gDuringSync;
 // round sleeps there long enough for schedulers to fill and mark leaves it scanned as empty.
 thread_local bool tLongSyncWindow = false;
 
-// The widening hook: sometimes sleep a few microseconds, sometimes yield, mostly run on. Every
-// window gets it, the sync window included (the random partition phase relies on that).
+// Sometimes sleeps a few microseconds, sometimes yields, mostly runs on.
+void RandomPause() {
+  uint64_t r = Rand(8);
+  if (r == 0) {
+    std::this_thread::sleep_for(std::chrono::microseconds(1 + Rand(50)));
+  } else if (r == 1) {
+    std::this_thread::yield();
+  }
+}
+
+// The widening hook: a RandomPause in every window, the sync window included (the random
+// partition phase relies on that).
 void Widen(ww::test_hooks::Window window) {
   if (window == ww::test_hooks::kDuringSync) {
     if (gDuringSync) {
@@ -83,17 +93,12 @@ void Widen(ww::test_hooks::Window window) {
       return;
     }
     if (tLongSyncWindow) {
-      tLongSyncWindow = false;  // first pass only: a rescan after a conflict runs normally
+      tLongSyncWindow = false;
       std::this_thread::sleep_for(std::chrono::microseconds(100 + Rand(200)));
       return;
     }
   }
-  uint64_t r = Rand(8);
-  if (r == 0) {
-    std::this_thread::sleep_for(std::chrono::microseconds(1 + Rand(50)));
-  } else if (r == 1) {
-    std::this_thread::yield();
-  }
+  RandomPause();
 }
 
 // A waker over its own zeroed, formatted state (the driver's stand-in for a SharedArrayBuffer).
@@ -523,20 +528,19 @@ void SummaryScenario(Clock::duration budget) {
 // Schedulers set bits in leaf words and call MarkPartitionLeafActive when a leaf goes
 // 0 -> non-zero; a drainer empties leaves it finds in the bitmap, calls ClearPartitionLeaf,
 // then re-reads the leaf and re-marks it if it filled meanwhile (the caller's half of the
-// clear-then-recheck). The hook sleeps inside TryUnmarkTasks between its check and its clear,
-// and inside SyncPartitionSummary between its scan and its publish.
-//   Phase 1: no sync; the drainer is a thread of its own.
-//   Phase 2: an owner syncs all along and is the drainer of its partition, as in the design
-//   (other workers only mark); it also calls TryUnmarkTasks and takes permits. A scheduler's
-//   fill-and-mark is atomic against the owner's drain of that leaf (a per-leaf lock of the
-//   test), so the bitmap never holds a bit for an empty leaf when a sync scans: such a stale
-//   bit turns a concurrent mark into a no-op that the sync's compare-and-swap cannot see
-//   (a known gap of the core, reported separately). What remains is the race this phase is
-//   for: leaves filled and marked while a sync scans and publishes.
+// clear-then-recheck); it pauses at random between emptying a leaf and clearing its bit, so the
+// bitmap often holds a stale bit for an empty leaf. The hook sleeps inside TryUnmarkTasks
+// between its check and its clear, and inside SyncPartitionSummary between its scan and its
+// publish.
+//   Phase 1: no sync; the drainer and the schedulers only.
+//   Phase 2: the same, and an owner that syncs all along; it also calls TryUnmarkTasks and takes
+//   permits. So leaves are filled and marked while a sync scans and publishes, among them
+//   leaves that the sync read as empty while their bit was stale: the mark of such a leaf
+//   changes nothing in the bitmap, and only the sync's re-read after publishing can see it.
 //
-// Both phases run in short rounds. A round ends in two steps: first the owner stops, its last
-// sync sleeping in the sync window while the schedulers still run (so it scanned leaves that get
-// filled and marked before it publishes), then everyone else. Once quiet, before anything
+// Both phases run in short rounds. In phase 2 a round ends in two steps: first the owner stops,
+// its last sync sleeping in the sync window while the schedulers and the drainer still run (so it
+// scanned leaves that get filled and marked before it publishes), then everyone else. Once quiet, before anything
 // repairs the bitmap: every non-empty leaf has its bitmap bit (a sync that erased a concurrent
 // mark leaves one without), and a non-empty bitmap has the partition flag. After the last round
 // a sync yields exactly the non-empty leaves, with the flag set iff there are any.
@@ -581,25 +585,15 @@ void PartitionScenario(Clock::duration budget) {
     auto markLeaf = [&](unsigned l) {
       if (waker.MarkPartitionLeafActive(l)) edgeCalls.fetch_add(1);
     };
-    // Phase 2's per-leaf locks (see above); phase 1 does without.
-    std::atomic<bool> leafLocks[kLeaves] = {};
-    auto lockLeaf = [&](unsigned l) {
-      if (phase == 1) return;
-      while (leafLocks[l].exchange(true, std::memory_order_acquire)) std::this_thread::yield();
-    };
-    auto unlockLeaf = [&](unsigned l) {
-      if (phase == 2) leafLocks[l].store(false, std::memory_order_release);
-    };
     auto drainOne = [&] {
       unsigned l = static_cast<unsigned>(Rand(kLeaves));
       if (!waker.PartitionLeafHasWork(l)) return;
-      lockLeaf(l);
       uint64_t bits = leaves[l].exchange(0);
       consumed.fetch_add(static_cast<uint64_t>(ww::PopCount(bits)));
+      RandomPause();  // bit l is stale here: set over an empty leaf
       waker.ClearPartitionLeaf(l);
       edgeCalls.fetch_add(1);
       if (leaves[l].load() != 0) markLeaf(l);
-      unlockLeaf(l);
     };
 
     Crew crew;
@@ -608,19 +602,16 @@ void PartitionScenario(Clock::duration budget) {
         rounds(othersStop, [&] {
           unsigned l = static_cast<unsigned>(Rand(kLeaves));
           uint64_t bit = ww::Bit(static_cast<unsigned>(Rand(64)));
-          lockLeaf(l);
           uint64_t before = leaves[l].fetch_or(bit);
           if ((before & bit) == 0) produced.fetch_add(1);
           if (before == 0) markLeaf(l);
-          unlockLeaf(l);
           if (Rand(8) == 0) std::this_thread::yield();
         }, {});
       });
     }
-    const int threads = 3;  // two schedulers, and the drainer (phase 1) or the owner (phase 2)
-    if (phase == 1) {
-      crew.Spawn(410, [&] { rounds(othersStop, drainOne, {}); });  // drainer
-    } else {
+    crew.Spawn(410, [&] { rounds(othersStop, drainOne, {}); });  // drainer
+    const int threads = phase == 1 ? 3 : 4;  // two schedulers, the drainer, the owner (phase 2)
+    if (phase == 2) {
       auto sync = [&] {
         waker.SyncPartitionSummary(leaves, kLeaves);
         syncs.fetch_add(1);
@@ -630,7 +621,6 @@ void PartitionScenario(Clock::duration budget) {
       crew.Spawn(420, [&, sync] {
         rounds(ownerStop, [&] {
           sync();
-          for (int i = 0; i < 4; ++i) drainOne();
           if (Rand(2) == 0) {
             waker.TryUnmarkTasks();
             edgeCalls.fetch_add(1);
@@ -746,7 +736,7 @@ void ParkingLotScenario(Clock::duration budget) {
 //
 // Deterministic: inside SyncPartitionSummary, after the scan read leaf 3 as empty and before the
 // bitmap is published, a scheduler fills leaf 3 and calls MarkPartitionLeafActive(3). The sync
-// must not erase that bit (a plain store of the scanned bitmap did).
+// must end with that bit set (a plain store of the scanned bitmap, without a re-read, erased it).
 void SyncRaceScenario(Clock::duration) {
   State state;
   ww::Waker waker = state.waker();
@@ -771,6 +761,50 @@ void SyncRaceScenario(Clock::duration) {
         waker.Permits());
 }
 
+// ---- scenario: a leaf marked during a sync while its bitmap bit is stale -------------------
+//
+// Deterministic. The bitmap holds a stale bit for an empty leaf 3 (as it does between a
+// drainer's exchange of the leaf and its ClearPartitionLeaf). Inside SyncPartitionSummary, after
+// the scan read leaf 3 as empty and before it publishes, a scheduler fills leaf 3 and calls
+// MarkPartitionLeafActive(3), whose fetch_or changes nothing (the bit is set already), so the
+// bitmap did not change while the sync scanned: only a re-read of leaf 3 after publishing can
+// see the new work. Twice: with leaf 1 also holding work, and with leaf 3 the only leaf marked,
+// where the scan finds nothing at all and the sync must still return true and keep the flag
+// (set all along: no second permit).
+void SyncStaleBitScenario(Clock::duration) {
+  for (bool leafOneHasWork : {true, false}) {
+    State state;
+    ww::Waker waker = state.waker();
+    constexpr unsigned kLeaves = 8;
+    ww::Word leaves[kLeaves];
+    for (ww::Word& l : leaves) l.store(0);
+    uint64_t expected = ww::Bit(3);
+    if (leafOneHasWork) {
+      leaves[1].store(1);
+      CHECK(waker.MarkPartitionLeafActive(1), "the first mark did not find the bitmap empty");
+      expected |= ww::Bit(1);
+    }
+    waker.MarkPartitionLeafActive(3);  // leaf 3 is empty: a stale bit
+    CHECK(waker.Permits() == 1, "permits %" PRIu64 " after one partition-flag edge",
+          waker.Permits());
+    bool markFoundEmpty = true;
+    gDuringSync = [&] {
+      leaves[3].store(1);
+      markFoundEmpty = waker.MarkPartitionLeafActive(3);
+    };
+    bool any = waker.SyncPartitionSummary(leaves, kLeaves);
+    CHECK(!gDuringSync, "the sync window was never reached");
+    CHECK(!markFoundEmpty, "the mark inside the sync found the bitmap empty (no stale bit)");
+    CHECK(waker.PartitionSummary() == expected,
+          "sync erased a mark of a leaf with a stale bit: bitmap 0x%" PRIx64 ", expected 0x%" PRIx64
+          " (leaf 3 has work)", waker.PartitionSummary(), expected);
+    CHECK(any, "the sync returned false with bitmap 0x%" PRIx64, waker.PartitionSummary());
+    CHECK((waker.Status() & ww::kPartitionFlag) != 0, "partition flag clear after the sync");
+    CHECK(waker.Permits() == 1, "permits %" PRIu64 " after the sync, want 1 (the flag never cleared)",
+          waker.Permits());
+  }
+}
+
 struct Scenario {
   const char* name;
   double share;  // of the time budget
@@ -783,6 +817,7 @@ const Scenario kScenarios[] = {
     {"summary", 0.2, SummaryScenario},
     {"partition", 0.2, PartitionScenario},
     {"sync-race", 0.0, SyncRaceScenario},
+    {"sync-stale-bit", 0.0, SyncStaleBitScenario},
     {"lot", 0.1, ParkingLotScenario},
 };
 

@@ -19,6 +19,7 @@ enum Window {
   kBeforeWait,    // Acquire: after the last TryAcquire, before the condvar wait
   kBeforeUnmark,  // TryUnmarkIfEmpty / TryUnmarkTasks: after the emptiness check, before the clear
   kDuringSync,    // SyncPartitionSummary: after scanning the leaves, before publishing the bitmap
+  kAfterTimeout,  // Acquire: timed out and left the parking spot, before the one last try
 };
 
 // Called inside each window (nullptr: nothing). The driver sleeps or yields there so that the
