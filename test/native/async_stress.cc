@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "async_waiter.h"
+#include "driver_args.h"
 #include "test_hooks.h"
 #include "waker_core.h"
 
@@ -371,26 +372,11 @@ const Scenario kScenarios[] = {
 }  // namespace
 
 int main(int argc, char** argv) {
-  double seconds = 3;
-  const char* only = nullptr;
-  gSeed = static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
-  for (int i = 1; i < argc; ++i) {
-    bool hasValue = i + 1 < argc;
-    if (std::strcmp(argv[i], "--seconds") == 0 && hasValue) {
-      seconds = std::atof(argv[++i]);
-    } else if (std::strcmp(argv[i], "--seed") == 0 && hasValue) {
-      gSeed = std::strtoull(argv[++i], nullptr, 10);
-    } else if (std::strcmp(argv[i], "--only") == 0 && hasValue) {
-      only = argv[++i];
-    } else {
-      std::fprintf(stderr, "usage: %s [--seconds S] [--seed N] [--only NAME]\n", argv[0]);
-      return 2;
-    }
-  }
-  if (!(seconds > 0 && seconds < 3600)) {
-    std::fprintf(stderr, "--seconds must be in (0, 3600)\n");
-    return 2;
-  }
+  ww::test_driver::Args args;
+  if (!ww::test_driver::ParseArgs(argc, argv, &args)) return 2;
+  const double seconds = args.seconds;
+  const char* const only = args.only;
+  gSeed = args.seed;
   std::printf("worker-waker acquireAsync waiter stress: %.1f s, seed %" PRIu64 "\n", seconds, gSeed);
   std::fflush(stdout);
   SeedThread();
