@@ -48,6 +48,7 @@ namespace {
 
 uint64_t gSeed = 1;
 thread_local std::mt19937_64 tRandom{0};
+// Relaxed (see SeedThread): each thread only needs a distinct salt; nothing else is ordered by it.
 std::atomic<uint64_t> gThreadSalt{1};
 
 // Each thread draws from its own generator, seeded from --seed (the schedule still varies
