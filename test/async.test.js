@@ -523,8 +523,9 @@ describe('lifetime (child processes)', () => {
 
   test('100,000 timed calls satisfied by release do not grow memory', async () => {
     // --max-semi-space-size pins V8's young generation, which otherwise grows with the
-    // allocation rate (several MiB of RSS that are not a leak). Atomics.waitAsync on Node 20
-    // leaks about 25 MB here.
+    // allocation rate (several MiB of RSS that are not a leak); the child takes the lowest of
+    // several readings (see its 'memory' scenario). Atomics.waitAsync on Node 20 leaks about
+    // 25 MB here.
     const result = await runChild('memory', {
       timeoutMs: 30_000,
       execArgv: ['--expose-gc', '--max-semi-space-size=1'],
