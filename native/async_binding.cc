@@ -28,6 +28,7 @@
 #include <unordered_map>
 
 #include "async_waiter.h"
+#include "binding_args.h"
 #include "waker_core.h"
 
 namespace worker_waker {
@@ -54,8 +55,8 @@ thread_local std::unordered_map<PortKey, AsyncPort*, PortKeyHash> ports;
 // asyncRef go.
 thread_local std::unordered_map<uint64_t, AsyncPort*> ports_by_id;
 
-// Ids are Numbers in JS, so they stay below 2^53 (at one port a microsecond, for 285 years).
-constexpr double kMaxSafeInteger = 9007199254740991.0;
+// Ids are Numbers in JS, so they stay below 2^53 (kMaxSafeInteger: at one port a microsecond,
+// for 285 years).
 
 // Ids let the JS dispatcher find the queue a grant belongs to. Only uniqueness matters, which
 // fetch_add gives in any memory order: hence relaxed.
@@ -187,22 +188,8 @@ AsyncPort* FindPort(napi_env env, const Word* words) {
   return found == ports.end() ? nullptr : found->second;
 }
 
-// Cheap guards: lib/acquire-async.ts validates with full messages; these only keep a direct
-// caller of the .node from crashing the process.
-Word* StateArg(const Napi::CallbackInfo& info) {
-  void* data = nullptr;
-  size_t length = 0;
-  napi_typedarray_type type;
-  Napi::Value value = info[0];
-  if (!value.IsTypedArray() ||
-      napi_get_typedarray_info(info.Env(), value, &type, &length, &data, nullptr, nullptr) != napi_ok ||
-      type != napi_biguint64_array || length < kStateWords ||
-      !Waker::IsFormatted(static_cast<Word*>(data))) {
-    throw Napi::TypeError::New(info.Env(), "The \"state\" argument must be a BigUint64Array over worker-waker state");
-  }
-  return static_cast<Word*>(data);
-}
-
+// Cheap guards (with StateWordsArg, binding_args.h): lib/acquire-async.ts validates with full
+// messages; these only keep a direct caller of the .node from crashing the process.
 bool BoolArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
   if (!info[i].IsBoolean()) {
     throw Napi::TypeError::New(info.Env(), std::string("The \"") + name + "\" argument must be of type boolean");
@@ -218,7 +205,7 @@ double IdArg(const Napi::CallbackInfo& info, size_t i) {
 // The port `id` of this environment and state, live or retired, until it is finalized; else
 // nullptr (nothing to do: that port is gone, and with it every grant it took).
 AsyncPort* PortArg(const Napi::CallbackInfo& info) {
-  Word* words = StateArg(info);
+  Word* words = StateWordsArg(info);
   double id = IdArg(info, 1);
   if (!(id >= 1 && id <= kMaxSafeInteger)) return nullptr;  // not one of our ids
   auto found = ports_by_id.find(static_cast<uint64_t>(id));
@@ -231,7 +218,7 @@ AsyncPort* PortArg(const Napi::CallbackInfo& info) {
 // `wait` is false; else the id of the port that now counts one more pending call.
 Napi::Value AsyncAcquire(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Word* words = StateArg(info);
+  Word* words = StateWordsArg(info);
   if (!info[1].IsFunction()) throw Napi::TypeError::New(env, "The \"dispatch\" argument must be a function");
   bool wait = BoolArg(info, 2, "wait");
   AsyncPort* port = FindPort(env, words);
@@ -267,7 +254,7 @@ Napi::Value AsyncRef(const Napi::CallbackInfo& info) {
 
 // asyncWaiterThreads(state): waiter threads running for `state`, in the whole process.
 Napi::Value AsyncWaiterThreads(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(AsyncWaiter::RunningThreads(StateArg(info))));
+  return Napi::Number::New(info.Env(), static_cast<double>(AsyncWaiter::RunningThreads(StateWordsArg(info))));
 }
 
 // asyncCancelsGivingBackGrant(state): cancels on `state` whose grant was already taken and went
@@ -275,7 +262,7 @@ Napi::Value AsyncWaiterThreads(const Napi::CallbackInfo& info) {
 // the race happened).
 Napi::Value AsyncCancelsGivingBackGrant(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(),
-                           static_cast<double>(AsyncWaiter::CancelsGivingBackGrant(StateArg(info))));
+                           static_cast<double>(AsyncWaiter::CancelsGivingBackGrant(StateWordsArg(info))));
 }
 
 }  // namespace

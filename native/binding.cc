@@ -10,13 +10,13 @@
 #include <string>
 
 #include "async_binding.h"
+#include "binding_args.h"
 #include "parking_lot.h"
 #include "waker_core.h"
 
 namespace worker_waker {
 namespace {
 
-constexpr double kMaxSafeInteger = 9007199254740991.0;
 // Timeouts above this (about 317 years) wait for ever; it also keeps time_point arithmetic
 // far from overflow.
 constexpr double kForeverMs = 1e13;
@@ -50,38 +50,7 @@ std::string Describe(const Napi::Value& value) {
   }
 }
 
-// Reads a BigUint64Array argument; false when it is not one. An empty (or detached) array gives
-// length 0 and possibly a null pointer: callers check the length before touching a word.
-bool WordsOf(const Napi::Value& value, Word** words, size_t* length) {
-  napi_typedarray_type type;
-  void* data = nullptr;
-  // One call does the whole check: it fails (napi_invalid_arg) for anything but a typed array,
-  // and it gives the data pointer also for SharedArrayBuffer-backed arrays (Node 20's
-  // napi_get_arraybuffer_info rejects those). Every export pays for this, so keep it to one.
-  if (napi_get_typedarray_info(value.Env(), value, &type, length, &data, nullptr, nullptr) != napi_ok ||
-      type != napi_biguint64_array) {
-    return false;
-  }
-  *words = static_cast<Word*>(data);
-  return true;
-}
-
-// The first argument as formatted state (at least kStateWords words), or nullptr.
-Word* StateWordsOf(const Napi::CallbackInfo& info) {
-  Word* words = nullptr;
-  size_t length = 0;
-  if (info.Length() == 0 || !WordsOf(info[0], &words, &length) || length < kStateWords) return nullptr;
-  return words;
-}
-
-Waker StateArg(const Napi::CallbackInfo& info) {
-  Word* words = StateWordsOf(info);
-  if (words == nullptr || !Waker::IsFormatted(words)) {
-    ThrowType(info.Env(),
-              "The \"state\" argument must be a BigUint64Array over worker-waker state");
-  }
-  return Waker(words);
-}
+Waker StateArg(const Napi::CallbackInfo& info) { return Waker(StateWordsArg(info)); }
 
 double NumberArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
   Napi::Value value = info[i];
