@@ -1,0 +1,91 @@
+'use strict';
+// Docs that run: every JS/TS example of README.md, docs/ and the @example blocks of lib/ is written
+// into a scratch folder and run with node as a user would paste it, against the built package placed
+// in that folder's node_modules the way `npm install` lays it out (package.json, dist/ and the addon).
+// Each example must exit 0 within EXAMPLE_TIMEOUT_MS. TypeScript examples are compiled first with the
+// repository's tsc. The conventions (file-name comments, not-run markers) are in docs/contributing.md.
+const { execFile } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { promisify } = require('node:util');
+
+const { collect } = require('./support/doc-examples');
+
+const ROOT = path.join(__dirname, '..');
+const TSC = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+const EXAMPLE_TIMEOUT_MS = 10_000;
+// The blocks marked `<!-- not-run: reason -->`. Change this number only together with a marker: a
+// block that stops running must be noticed, not silently listed.
+const EXPECTED_NOT_RUN = 0;
+
+const run = promisify(execFile);
+// Children see a user's environment: none of the npm_* variables of the `npm test` running us.
+const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('npm_')));
+delete env.NODE_OPTIONS;
+
+const { examples, skipped } = collect();
+let scratch;
+
+/** Lays the built package out as `npm install worker-waker` would, with its dependencies linked. */
+function installPackage(dir) {
+  const pkg = require('../package.json');
+  const target = path.join(dir, 'node_modules', pkg.name);
+  fs.mkdirSync(path.join(target, 'dist'), { recursive: true });
+  fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(target, 'package.json'));
+  for (const file of fs.readdirSync(path.join(ROOT, 'dist'))) {
+    if (/\.(js|mjs|d\.ts|d\.mts)$/.test(file)) fs.copyFileSync(path.join(ROOT, 'dist', file), path.join(target, 'dist', file));
+  }
+  const addon = path.join(ROOT, 'build', 'Release', 'worker_waker.node');
+  if (fs.existsSync(addon)) {
+    fs.mkdirSync(path.join(target, 'build', 'Release'), { recursive: true });
+    fs.copyFileSync(addon, path.join(target, 'build', 'Release', 'worker_waker.node'));
+  } else {
+    fs.cpSync(path.join(ROOT, 'prebuilds'), path.join(target, 'prebuilds'), { recursive: true });
+  }
+  for (const dep of [...Object.keys(pkg.dependencies), '@types/node']) {
+    const link = path.join(dir, 'node_modules', dep);
+    fs.mkdirSync(path.dirname(link), { recursive: true });
+    fs.symlinkSync(path.join(ROOT, 'node_modules', dep), link, 'junction');
+  }
+}
+
+beforeAll(() => {
+  scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'worker-waker-docs-'));
+  installPackage(scratch);
+});
+
+afterAll(() => {
+  if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+});
+
+test('the documentation has examples, and the not-run list has the expected length', () => {
+  expect(examples.length).toBeGreaterThan(0);
+  expect(skipped.map((s) => `${s.source}:${s.line} (${s.heading}): ${s.reason}`)).toHaveLength(EXPECTED_NOT_RUN);
+});
+
+describe.each(examples.map((e) => [`${e.source}:${e.line} (${e.heading}) ${e.entry}`, e]))('%s', (_name, example) => {
+  test('runs and exits 0', async () => {
+    const dir = path.join(scratch, 'examples', `${example.source.replace(/\W/g, '_')}_${example.line}`);
+    fs.mkdirSync(dir, { recursive: true });
+    for (const [name, code] of Object.entries(example.files)) fs.writeFileSync(path.join(dir, name), code);
+    let entry = example.entry;
+    if (Object.keys(example.files).some((name) => name.endsWith('.ts'))) {
+      fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, types: ['node'], skipLibCheck: false,
+        },
+        include: ['*.ts'],
+      }));
+      await run(process.execPath, [TSC, '-p', dir], { cwd: dir, env, timeout: EXAMPLE_TIMEOUT_MS }).catch((error) => {
+        throw new Error(`tsc failed:\n${error.stdout}${error.stderr}`);
+      });
+      entry = entry.replace(/\.ts$/, '.js');
+    }
+    // Run from another directory: an example must find its own files wherever the user starts it.
+    await run(process.execPath, [path.join(dir, entry)], { cwd: scratch, env, timeout: EXAMPLE_TIMEOUT_MS, killSignal: 'SIGKILL' }).catch((error) => {
+      const why = error.killed ? `did not exit within ${EXAMPLE_TIMEOUT_MS} ms` : `exit code ${error.code}, signal ${error.signal}`;
+      throw new Error(`${why}\n--- stdout\n${error.stdout}\n--- stderr\n${error.stderr}`);
+    });
+  });
+});
