@@ -234,7 +234,7 @@ export function acquireAsync(state: StateView, options?: unknown): Promise<boole
     id = native.asyncAcquire(state, dispatch, timeout !== 0);
   } catch (error) {
     unfollow?.(); // no waiter thread could be started (out of threads or memory)
-    // Made here, not by the addon, so that it belongs to the caller's realm (see README).
+    // Made here, not by the addon, so that it belongs to the caller's realm (see lib/errors.ts).
     const failure = new Error('worker-waker: acquireAsync could not start its waiter thread', { cause: error });
     return Promise.reject(failure);
   }

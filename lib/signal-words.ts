@@ -28,7 +28,7 @@ const WORDS_BYTES = WORD_COUNT * BigUint64Array.BYTES_PER_ELEMENT;
  * Termination: `set()` is two steps (OR the bit into the word, then mark the summary bit), so a
  * thread terminated between them leaves a non-empty word with a clear summary bit. Nothing can
  * close that gap with two separate atomic words; after terminating a producer, re-mark every
- * non-empty word (`markActive` on a set bit writes nothing). See the README.
+ * non-empty word (`markActive` on a set bit writes nothing), as docs/contract.md shows.
  */
 export class SignalWords {
   readonly #words: BigUint64Array;

@@ -4,8 +4,8 @@
 // the @example blocks of the doc comments in lib/. The conventions are in docs/contributing.md:
 //
 // - A block whose first line is a file-name comment (`// main.js`) names its file. Consecutive named
-//   blocks of one document (no unnamed code block between them) form one example; its first block is
-//   the one that runs. An unnamed block is an example of its own, run as main.<ext>.
+//   blocks under one heading (no unnamed code block between them) form one example; its first block
+//   is the one that runs. An unnamed block is an example of its own, run as main.<ext>.
 // - `<!-- not-run: reason -->` on the line before a block (blank lines allowed) keeps it from running.
 const fs = require('node:fs');
 const path = require('node:path');
@@ -123,7 +123,7 @@ function examplesOf(source, blocks) {
       continue;
     }
     const name = named[1];
-    if (current === undefined || name in current.files) {
+    if (current === undefined || name in current.files || current.heading !== block.heading) {
       current = { ...where, files: {}, entry: name };
       examples.push(current);
     }
