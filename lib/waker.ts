@@ -1,4 +1,4 @@
-import { types } from 'node:util';
+import { inspect, types, type InspectOptionsStylized } from 'node:util';
 
 import { acquireAsync, type AcquireAsyncOptions } from './acquire-async';
 import { native, type StateView } from './binding';
@@ -399,5 +399,41 @@ export class WorkerWaker {
     const state = this.#state;
     checkInteger(localLeafIdx, 'localLeafIdx', 0, 63);
     native.clearPartitionLeaf(state, localLeafIdx);
+  }
+
+  /**
+   * What `util.inspect(waker)` and `console.log(waker)` show: the state as it is now (each field
+   * read on its own, so a busy waker can show a mix of moments).
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { inspect } = require('node:util');
+   * const { WorkerWaker } = require('worker-waker');
+   * const waker = new WorkerWaker();
+   * waker.markActive(2);
+   * waker.markActive(5);
+   * console.log(waker); // WorkerWaker { summary: 0x24 [2, 5], yield: false, partition: false, permits: 2, ... }
+   * assert.match(inspect(waker), /summary: 0x24 \[2, 5\]/);
+   * ```
+   */
+  [inspect.custom](depth: number, options: InspectOptionsStylized): string {
+    if (!(#state in asObject(this))) return 'WorkerWaker {}'; // the prototype itself
+    if (depth < 0) return options.stylize('[WorkerWaker]', 'special');
+    const status = Atomics.load(this.#state, STATUS);
+    const summary = status & SUMMARY_MASK;
+    const setBits: number[] = [];
+    for (let i = 0; i < SUMMARY_BITS; i++) if ((summary & BIT[i]!) !== 0n) setBits.push(i);
+    const number = (value: number | string): string => options.stylize(String(value), 'number');
+    const flag = (value: boolean): string => options.stylize(String(value), 'boolean');
+    const fields = [
+      `summary: ${number(`0x${summary.toString(16)}`)} [${setBits.map(number).join(', ')}]`,
+      `yield: ${flag((status & YIELD_FLAG) !== 0n)}`,
+      `partition: ${flag((status & PARTITION_FLAG) !== 0n)}`,
+      `permits: ${number(Atomics.load(this.#cells, PERMITS))}`,
+      `sleepers: ${number(this.sleepers())}`,
+      `workers: ${number(this.getWorkerCount())}`,
+      `partitionSummary: ${number(`0x${Atomics.load(this.#state, PARTITION).toString(16)}`)}`,
+    ];
+    return `WorkerWaker { ${fields.join(', ')} }`;
   }
 }
