@@ -64,6 +64,22 @@ test('the documentation has examples, and the not-run list has the expected leng
   expect(skipped.map((s) => `${s.source}:${s.line} (${s.heading}): ${s.reason}`)).toHaveLength(EXPECTED_NOT_RUN);
 });
 
+test('the API reference has an example for every class and interface, and for every member of them', () => {
+  // docs/api/ is generated from lib/ (npm run docs:check keeps it current), so its pages list exactly
+  // the public surface. AbortError's members (its constructor and `code`) are shown by its class example.
+  const api = path.join(ROOT, 'docs', 'api');
+  const pages = ['classes', 'interfaces'].flatMap((dir) => fs.readdirSync(path.join(api, dir)).map((f) => path.join(dir, f)));
+  expect(pages.length).toBeGreaterThanOrEqual(4);
+  const missing = [];
+  for (const page of pages) {
+    const [head, ...members] = fs.readFileSync(path.join(api, page), 'utf8').split(/^### /m);
+    if (!/^## Example$/m.test(head)) missing.push(page);
+    if (page === 'classes/AbortError.md') continue;
+    for (const member of members) if (!/^#{4,6} Example$/m.test(member)) missing.push(`${page}: ${member.split('\n')[0]}`);
+  }
+  expect(missing).toEqual([]);
+});
+
 describe.each(examples.map((e) => [`${e.source}:${e.line} (${e.heading}) ${e.entry}`, e]))('%s', (_name, example) => {
   test('runs and exits 0', async () => {
     const dir = path.join(scratch, 'examples', `${example.source.replace(/\W/g, '_')}_${example.line}`);
