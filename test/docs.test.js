@@ -10,7 +10,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { promisify } = require('node:util');
 
-const { collect } = require('./support/doc-examples');
+const { collect, examplesOf, markdownBlocks, tsdocBlocks } = require('./support/doc-examples');
 
 const ROOT = path.join(__dirname, '..');
 const TSC = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -62,6 +62,24 @@ afterAll(() => {
 test('the documentation has examples, and the not-run list has the expected length', () => {
   expect(examples.length).toBeGreaterThan(0);
   expect(skipped.map((s) => `${s.source}:${s.line} (${s.heading}): ${s.reason}`)).toHaveLength(EXPECTED_NOT_RUN);
+});
+
+test('the conventions: named blocks under one heading form one example, markers skip, other languages are ignored', () => {
+  const fence = '```';
+  const doc = [
+    '# One', `${fence}js`, '// main.js', 'require("./worker.js");', fence, 'text', `${fence}js`, '// worker.js', '1;', fence,
+    '# Two', `${fence}js`, '// main.js', '2;', fence, `${fence}sh`, 'npm test', fence,
+    '<!-- not-run: a fragment -->', '', `${fence}ts`, 'fragment(', fence, `${fence}mjs`, 'await 3;', fence,
+  ].join('\n');
+  const { examples: found, skipped: notRun } = examplesOf('doc.md', markdownBlocks(doc));
+  expect(found.map((e) => [e.heading, e.entry, Object.keys(e.files)])).toEqual([
+    ['One', 'main.js', ['main.js', 'worker.js']],
+    ['Two', 'main.js', ['main.js']],
+    ['Two', 'main.mjs', ['main.mjs']],
+  ]);
+  expect(notRun).toEqual([{ source: 'doc.md', line: 21, heading: 'Two', reason: 'a fragment' }]);
+  const comment = ['/**', ' * Does a thing.', ' * @example', ' * ```js', ' * thing();', ' * ```', ' */', '  thing(): void {'].join('\n');
+  expect(tsdocBlocks(comment)).toEqual([{ lang: 'js', code: 'thing();', line: 4, heading: 'thing', notRun: undefined }]);
 });
 
 test('the API reference has an example for every class and interface, and for every member of them', () => {
