@@ -788,6 +788,8 @@ export class WorkerWaker {
   /**
    * What `util.inspect(waker)` and `console.log(waker)` show: the state as it is now (each field
    * read on its own, so a busy waker can show a mix of moments).
+   * @param depth how many more levels `util.inspect` descends; below 0 it shows `[WorkerWaker]`.
+   * @param options `util.inspect`'s options; its `stylize` colours the values.
    * @example
    * ```js
    * const assert = require('node:assert');
