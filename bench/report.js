@@ -141,4 +141,4 @@ function svg(results) {
   ].join('\n');
 }
 
-module.exports = { table, svg };
+module.exports = { table, svg, formatNumber, formatRatio };

@@ -56,7 +56,7 @@ function machine() {
 // size, and their receiver and argument checks compile to what the peer's do: the ratio is 1.0
 // by construction, and a run's figure moves with the machine's noise. On the 2-core VM, at its
 // quietest, 11 runs of the fast-path section (6 of them in full benchmark runs) gave every
-// fast-path ratio between 0.95 and 1.06 (README, Performance). `met` stays the strict comparison; a ratio above the
+// fast-path ratio between 0.95 and 1.06 (docs/performance.md). `met` stays the strict comparison; a ratio above the
 // target by no more than that spread is reported as parity, not as a win.
 const FAST_PATH_NOISE = 0.06;
 

@@ -14,22 +14,83 @@ import { addAbortListener } from 'node:events';
 import { native, type StateView } from './binding';
 import { invalidType, outOfRange } from './errors';
 
-/** Options of {@link WorkerWaker.acquireAsync}, as in `timers/promises`. */
+/**
+ * Options of {@link WorkerWaker.acquireAsync}, as in `timers/promises`.
+ * @example
+ * ```js
+ * const assert = require('node:assert');
+ * const { WorkerWaker } = require('worker-waker');
+ *
+ * const waker = new WorkerWaker();
+ * async function main() {
+ *   const controller = new AbortController();
+ *   const acquired = await waker.acquireAsync({ timeout: 50, signal: controller.signal, ref: true });
+ *   assert.strictEqual(acquired, false); // no permit within 50 ms
+ * }
+ * main();
+ * ```
+ */
 export interface AcquireAsyncOptions {
   /**
    * Milliseconds to wait before resolving `false`: a number >= 0; `Infinity` (the default)
    * waits for ever; 0 only takes a permit that is there now.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * async function main() {
+   *   waker.release(1);
+   *   assert.strictEqual(await waker.acquireAsync({ timeout: 0 }), true); // a permit is there: taken
+   *   assert.strictEqual(await waker.acquireAsync({ timeout: 0 }), false); // none left
+   * }
+   * main();
+   * ```
    */
   timeout?: number | undefined;
-  /** Aborting it rejects the pending call with an {@link AbortError} whose `cause` is the reason. */
+  /**
+   * Aborting it rejects the pending call with an {@link AbortError} whose `cause` is the reason.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker, AbortError } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * const pending = waker.acquireAsync({ signal: AbortSignal.timeout(10) });
+   * assert.rejects(pending, (error) => error instanceof AbortError && error.cause.name === 'TimeoutError');
+   * ```
+   */
   signal?: AbortSignal | undefined;
-  /** `false`: the pending call does not keep the event loop alive. Default `true`. */
+  /**
+   * `false`: the pending call does not keep the event loop alive. Default `true`.
+   * @example
+   * ```js
+   * const { WorkerWaker } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * // Nothing will ever release a permit, and the process still exits at once: the call is unref'd.
+   * waker.acquireAsync({ ref: false }).then(() => console.log('never printed'));
+   * ```
+   */
   ref?: boolean | undefined;
 }
 
 /**
  * The rejection of an aborted `acquireAsync`, shaped like Node's own: `name` `'AbortError'`,
  * `code` `'ABORT_ERR'`, `cause` the signal's `reason`.
+ * @example
+ * ```js
+ * const assert = require('node:assert');
+ * const { WorkerWaker, AbortError } = require('worker-waker');
+ *
+ * const waker = new WorkerWaker();
+ * const controller = new AbortController();
+ * const pending = waker.acquireAsync({ signal: controller.signal });
+ * controller.abort('shutting down');
+ * assert.rejects(pending, (error) =>
+ *   error instanceof AbortError && error.code === 'ABORT_ERR' && error.cause === 'shutting down');
+ * ```
  */
 export class AbortError extends Error {
   readonly code = 'ABORT_ERR';
@@ -234,7 +295,7 @@ export function acquireAsync(state: StateView, options?: unknown): Promise<boole
     id = native.asyncAcquire(state, dispatch, timeout !== 0);
   } catch (error) {
     unfollow?.(); // no waiter thread could be started (out of threads or memory)
-    // Made here, not by the addon, so that it belongs to the caller's realm (see README).
+    // Made here, not by the addon, so that it belongs to the caller's realm (see lib/errors.ts).
     const failure = new Error('worker-waker: acquireAsync could not start its waiter thread', { cause: error });
     return Promise.reject(failure);
   }

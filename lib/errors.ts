@@ -1,6 +1,7 @@
 // Argument checks with Node-style messages: each error names the argument, the allowed range
 // and the value received, and carries a stable `code`. Errors are made here, in the caller's
-// realm, never by the addon (see the README on Jest realms).
+// realm, never by the addon: an Error the addon creates belongs to the realm that loaded the .node
+// file, so `instanceof TypeError` fails for it in another realm (a Jest test, a vm context).
 import { types } from 'node:util';
 
 function describe(value: unknown): string {

@@ -28,7 +28,19 @@ const WORDS_BYTES = WORD_COUNT * BigUint64Array.BYTES_PER_ELEMENT;
  * Termination: `set()` is two steps (OR the bit into the word, then mark the summary bit), so a
  * thread terminated between them leaves a non-empty word with a clear summary bit. Nothing can
  * close that gap with two separate atomic words; after terminating a producer, re-mark every
- * non-empty word (`markActive` on a set bit writes nothing). See the README.
+ * non-empty word (`markActive` on a set bit writes nothing), as docs/contract.md shows.
+ * @example
+ * ```js
+ * const { WorkerWaker, SignalWords } = require('worker-waker');
+ *
+ * const waker = new WorkerWaker();
+ * const signals = new SignalWords(waker);
+ * signals.set(130); // queue 130: word 2, bit 2; marks summary bit 2 (one permit)
+ * if (waker.tryAcquire()) {
+ *   const word = waker.summarySelect(0);
+ *   console.log(`word ${word}: queue bits ${signals.take(word).toString(2)}`); // word 2: queue bits 100
+ * }
+ * ```
  */
 export class SignalWords {
   readonly #words: BigUint64Array;
@@ -42,6 +54,18 @@ export class SignalWords {
    *   thread. Omit it to create fresh, empty words.
    * @throws TypeError when `waker` is not a `WorkerWaker`, or `buffer` is not a
    *   `SharedArrayBuffer` of at least 496 bytes (62 words), or holds a waker's state.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker, SignalWords } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * const signals = new SignalWords(waker);
+   * // What another thread does with the two buffers it is sent:
+   * const sameWords = new SignalWords(new WorkerWaker(waker.buffer), signals.buffer);
+   * signals.set(5);
+   * assert.strictEqual(sameWords.isSet(5), true);
+   * ```
    */
   constructor(waker: WorkerWaker, buffer?: SharedArrayBuffer) {
     if (!isWorkerWaker(waker)) throw invalidType('waker', 'an instance of WorkerWaker', waker);
@@ -67,17 +91,51 @@ export class SignalWords {
     throw invalidReceiver('SignalWords', method);
   }
 
-  /** The 62 signal words (bit `q & 63` of word `q >> 6` is queue `q`). Change them only with `Atomics`. */
+  /**
+   * The 62 signal words (bit `q & 63` of word `q >> 6` is queue `q`). Change them only with `Atomics`.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker, SignalWords } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * const signals = new SignalWords(waker);
+   * signals.set(65); // word 1, bit 1
+   * assert.strictEqual(Atomics.load(signals.words, 1), 2n);
+   * ```
+   */
   get words(): BigUint64Array {
     return SignalWords.#check(this, 'words').#words;
   }
 
-  /** The words' memory; pass it to other threads and attach with `new SignalWords(waker, buffer)`. */
+  /**
+   * The words' memory; pass it to other threads and attach with `new SignalWords(waker, buffer)`.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker, SignalWords } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * const signals = new SignalWords(waker);
+   * assert.strictEqual(signals.buffer, signals.words.buffer);
+   * ```
+   */
   get buffer(): SharedArrayBuffer {
     return SignalWords.#check(this, 'buffer').#words.buffer as SharedArrayBuffer;
   }
 
-  /** The waker these words are bound to. */
+  /**
+   * The waker these words are bound to.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker, SignalWords } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * const signals = new SignalWords(waker);
+   * assert.strictEqual(signals.waker, waker);
+   * ```
+   */
   get waker(): WorkerWaker {
     return SignalWords.#check(this, 'waker').#waker;
   }
@@ -87,6 +145,18 @@ export class SignalWords {
    * word's summary bit (one permit if that bit was clear).
    * @returns true when the bit was newly set.
    * @throws RangeError when `queue` is not an integer from 0 to 3967.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker, SignalWords } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * const signals = new SignalWords(waker);
+   * assert.strictEqual(signals.set(70), true); // word 1 was empty: marks summary bit 1
+   * assert.strictEqual(signals.set(70), false); // already set
+   * assert.strictEqual(waker.snapshotSummary(), 1n << 1n);
+   * assert.strictEqual(waker.permits(), 1);
+   * ```
    */
   set(queue: number): boolean {
     const self = SignalWords.#check(this, 'set');
@@ -109,6 +179,18 @@ export class SignalWords {
    * another thread refilled the word meanwhile.
    * @returns true when the bit was set.
    * @throws RangeError when `queue` is not an integer from 0 to 3967.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker, SignalWords } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * const signals = new SignalWords(waker);
+   * signals.set(7);
+   * assert.strictEqual(signals.clear(7), true); // word 0 is empty again: its summary bit clears
+   * assert.strictEqual(signals.clear(7), false);
+   * assert.strictEqual(waker.snapshotSummary(), 0n);
+   * ```
    */
   clear(queue: number): boolean {
     const self = SignalWords.#check(this, 'clear');
@@ -126,6 +208,17 @@ export class SignalWords {
   /**
    * Whether `queue` (0–3967) is marked now.
    * @throws RangeError when `queue` is not an integer from 0 to 3967.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker, SignalWords } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * const signals = new SignalWords(waker);
+   * signals.set(3967); // the last queue
+   * assert.strictEqual(signals.isSet(3967), true);
+   * assert.strictEqual(signals.isSet(3966), false);
+   * ```
    */
   isSet(queue: number): boolean {
     const self = SignalWords.#check(this, 'isSet');
@@ -138,6 +231,18 @@ export class SignalWords {
    * (bit i = queue `word * 64 + i`), then clears the word's summary bit if the word is still
    * empty. A word found empty (a stale summary bit) returns 0n and is cleaned the same way.
    * @throws RangeError when `word` is not an integer from 0 to 61.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker, SignalWords } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * const signals = new SignalWords(waker);
+   * signals.set(128); // word 2, bit 0
+   * signals.set(129); // word 2, bit 1
+   * assert.strictEqual(signals.take(2), 0b11n);
+   * assert.strictEqual(waker.snapshotSummary(), 0n); // the word is empty: its summary bit is cleared
+   * ```
    */
   take(word: number): bigint {
     const self = SignalWords.#check(this, 'take');

@@ -1,4 +1,4 @@
-import { types } from 'node:util';
+import { inspect, types, type InspectOptionsStylized } from 'node:util';
 
 import { acquireAsync, type AcquireAsyncOptions } from './acquire-async';
 import { native, type StateView } from './binding';
@@ -64,6 +64,14 @@ export let isWorkerWaker: (value: unknown) => value is WorkerWaker;
  *
  * Memory ordering: everything a thread wrote before `release()` (or a mark that added a
  * permit) is visible to the thread whose acquire takes that permit.
+ * @example
+ * ```js
+ * const { WorkerWaker } = require('worker-waker');
+ *
+ * const waker = new WorkerWaker();
+ * waker.markActive(3); // word 3 has work: one permit
+ * if (waker.tryAcquire()) console.log(`work in word ${waker.summarySelect(0)}`);
+ * ```
  */
 export class WorkerWaker {
   readonly #state: StateView;
@@ -81,6 +89,16 @@ export class WorkerWaker {
    *   thread. Omit it to create fresh state.
    * @throws TypeError when `buffer` is not a SharedArrayBuffer, is too small, or does not hold
    *   worker-waker state.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * const sameState = new WorkerWaker(waker.buffer); // what a worker does with the buffer it is sent
+   * waker.release(1);
+   * assert.strictEqual(sameState.permits(), 1);
+   * ```
    */
   constructor(buffer?: SharedArrayBuffer) {
     if (buffer === undefined) {
@@ -103,38 +121,111 @@ export class WorkerWaker {
     this.#cells = new Uint32Array(buffer, 0, layout.stateBytes / 4);
   }
 
-  /** The shared state; pass it to other threads and attach with `new WorkerWaker(buffer)`. */
+  /**
+   * The shared state; pass it to other threads and attach with `new WorkerWaker(buffer)`.
+   * @example
+   * ```js
+   * const { Worker } = require('node:worker_threads');
+   * const { WorkerWaker } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * const code = "new (require('worker-waker').WorkerWaker)(require('node:worker_threads').workerData).markActive(1)";
+   * const worker = new Worker(code, { eval: true, workerData: waker.buffer });
+   * worker.on('exit', () => console.log(waker.snapshotSummary())); // 2n: the worker marked word 1
+   * ```
+   */
   get buffer(): SharedArrayBuffer {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'buffer');
     return this.#state.buffer as SharedArrayBuffer;
   }
 
-  /** The raw 64-bit status word: summary bits 0–61, partition flag 62, yield flag 63. */
+  /**
+   * The raw 64-bit status word: summary bits 0–61, partition flag 62, yield flag 63.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * waker.markActive(1);
+   * waker.markYield();
+   * assert.strictEqual(waker.status(), (1n << 63n) | (1n << 1n));
+   * ```
+   */
   status(): bigint {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'status');
     return Atomics.load(this.#state, STATUS);
   }
 
-  /** The two control bits, yield first. */
+  /**
+   * The two control bits, yield first.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * waker.markYield();
+   * const [isYield, isPartitionActive] = waker.statusBits();
+   * assert.deepStrictEqual([isYield, isPartitionActive], [true, false]);
+   * ```
+   */
   statusBits(): [isYield: boolean, isPartitionActive: boolean] {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'statusBits');
     const status = Atomics.load(this.#state, STATUS);
     return [(status & YIELD_FLAG) !== 0n, (status & PARTITION_FLAG) !== 0n];
   }
 
-  /** Sets the yield flag (bit 63); adds one permit if it was clear. */
+  /**
+   * Sets the yield flag (bit 63); adds one permit if it was clear.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * waker.markYield();
+   * waker.markYield(); // already set: no second permit
+   * assert.strictEqual(waker.permits(), 1);
+   * ```
+   */
   markYield(): void {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'markYield');
     native.markYield(this.#state);
   }
 
-  /** Clears the yield flag; permits are unchanged. */
+  /**
+   * Clears the yield flag; permits are unchanged.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * waker.markYield();
+   * waker.tryUnmarkYield();
+   * assert.strictEqual(waker.statusBits()[0], false);
+   * assert.strictEqual(waker.permits(), 1); // the permit stays
+   * ```
+   */
   tryUnmarkYield(): void {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'tryUnmarkYield');
     native.tryUnmarkYield(this.#state);
   }
 
-  /** Sets the partition flag (bit 62); adds one permit if it was clear. */
+  /**
+   * Sets the partition flag (bit 62); adds one permit if it was clear.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * waker.markTasks();
+   * assert.strictEqual(waker.statusBits()[1], true);
+   * assert.strictEqual(waker.permits(), 1);
+   * ```
+   */
   markTasks(): void {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'markTasks');
     native.markTasks(this.#state);
@@ -143,6 +234,19 @@ export class WorkerWaker {
   /**
    * Clears the partition flag if it is set, then sets it again (one permit) when
    * `partitionSummary()` is non-zero, so that no work is stranded.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * waker.markTasks();
+   * waker.tryUnmarkTasks(); // no leaf has work: the flag clears
+   * assert.strictEqual(waker.statusBits()[1], false);
+   * waker.markPartitionLeafActive(4); // a leaf has work: sets the flag
+   * waker.tryUnmarkTasks(); // the leaf still has work: the flag stays set
+   * assert.strictEqual(waker.statusBits()[1], true);
+   * ```
    */
   tryUnmarkTasks(): void {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'tryUnmarkTasks');
@@ -153,6 +257,17 @@ export class WorkerWaker {
    * Marks signal word `index` (0–61) as having work; one permit on a 0→1 edge, no atomic
    * write at all when the bit is already set.
    * @throws RangeError when `index` is not an integer from 0 to 61.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * waker.markActive(7);
+   * waker.markActive(7); // already set: no write, no permit
+   * assert.strictEqual(waker.permits(), 1);
+   * assert.throws(() => waker.markActive(62), RangeError); // bits 62 and 63 are the flags
+   * ```
    */
   markActive(index: number): void {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'markActive');
@@ -168,6 +283,17 @@ export class WorkerWaker {
    * Marks every word of `mask` (bit i = word i) with one atomic OR; one permit per newly
    * set bit.
    * @throws RangeError when `mask` is not in [0n, 2n ** 62n).
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * waker.markActive(1);
+   * waker.markActiveMask(0b111n); // bits 0 and 2 are new: two more permits
+   * assert.strictEqual(waker.snapshotSummary(), 0b111n);
+   * assert.strictEqual(waker.permits(), 3);
+   * ```
    */
   markActiveMask(mask: bigint): void {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'markActiveMask');
@@ -180,6 +306,19 @@ export class WorkerWaker {
   /**
    * Lazy cleanup after draining a word: if `words[wordIndex]` is 0, clears summary bit
    * `bitIndex`, then re-reads the word and re-marks it (one permit) if it filled meanwhile.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * const words = new BigUint64Array(new SharedArrayBuffer(8 * 62)); // your signal words
+   * Atomics.or(words, 4, 1n); // a producer writes word 4...
+   * waker.markActive(4); // ...then marks it
+   * Atomics.store(words, 4, 0n); // a consumer drains the word...
+   * waker.tryUnmarkIfEmpty(4, words); // ...and clears its summary bit, since it is still empty
+   * assert.strictEqual(waker.snapshotSummary(), 0n);
+   * ```
    */
   tryUnmarkIfEmpty(bitIndex: number, words: BigUint64Array, wordIndex: number = bitIndex): void {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'tryUnmarkIfEmpty');
@@ -191,7 +330,20 @@ export class WorkerWaker {
     native.tryUnmarkIfEmpty(state, bitIndex, words, wordIndex);
   }
 
-  /** Clears summary bit `bitIndex` (0–61) unconditionally; permits are unchanged. */
+  /**
+   * Clears summary bit `bitIndex` (0–61) unconditionally; permits are unchanged.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * waker.markActive(9);
+   * waker.tryUnmark(9);
+   * assert.strictEqual(waker.snapshotSummary(), 0n);
+   * assert.strictEqual(waker.permits(), 1); // the permit stays
+   * ```
+   */
   tryUnmark(bitIndex: number): void {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'tryUnmark');
     const state = this.#state;
@@ -199,13 +351,37 @@ export class WorkerWaker {
     native.tryUnmark(state, bitIndex);
   }
 
-  /** Bits 0–61 of the status word: which signal words may have work. */
+  /**
+   * Bits 0–61 of the status word: which signal words may have work.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * waker.markActive(0);
+   * waker.markActive(61);
+   * waker.markYield(); // a flag: not part of the summary
+   * assert.strictEqual(waker.snapshotSummary(), (1n << 61n) | 1n);
+   * ```
+   */
   snapshotSummary(): bigint {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'snapshotSummary');
     return Atomics.load(this.#state, STATUS) & SUMMARY_MASK;
   }
 
-  /** Same as `snapshotSummary()`. */
+  /**
+   * Same as `snapshotSummary()`.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * waker.markActive(5);
+   * assert.strictEqual(waker.summaryBits(), 1n << 5n);
+   * ```
+   */
   summaryBits(): bigint {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'summaryBits');
     return Atomics.load(this.#state, STATUS) & SUMMARY_MASK;
@@ -214,6 +390,18 @@ export class WorkerWaker {
   /**
    * The set summary bit nearest to `nearestToIndex` (0–63), ties to the lower index;
    * `undefined` when the summary is empty.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * assert.strictEqual(waker.summarySelect(0), undefined); // nothing marked
+   * waker.markActive(10);
+   * waker.markActive(20);
+   * assert.strictEqual(waker.summarySelect(14), 10); // 4 away, against 6
+   * assert.strictEqual(waker.summarySelect(15), 10); // a tie goes to the lower index
+   * ```
    */
   summarySelect(nearestToIndex: number): number | undefined {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'summarySelect');
@@ -222,7 +410,19 @@ export class WorkerWaker {
     return native.summarySelect(state, nearestToIndex);
   }
 
-  /** Takes one permit if there is one; never blocks. */
+  /**
+   * Takes one permit if there is one; never blocks.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * assert.strictEqual(waker.tryAcquire(), false);
+   * waker.release(1);
+   * assert.strictEqual(waker.tryAcquire(), true);
+   * ```
+   */
   tryAcquire(): boolean {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'tryAcquire');
     const cells = this.#cells;
@@ -240,6 +440,16 @@ export class WorkerWaker {
   /**
    * Blocks the calling thread until it takes a permit. In a worker that is terminated while
    * parked, returns without a permit as the worker stops (no JS runs after it).
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * waker.release(1); // a permit released before anyone waits is remembered
+   * waker.acquire(); // takes it at once; without one, this thread would park until a release
+   * assert.strictEqual(waker.permits(), 0);
+   * ```
    */
   acquire(): void {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'acquire');
@@ -250,6 +460,16 @@ export class WorkerWaker {
    * Blocks until a permit is taken (true) or `timeoutMs` milliseconds pass (false, after one
    * last try). `Infinity` waits for ever.
    * @throws RangeError when `timeoutMs` is not a number >= 0 (negative, NaN, or not a number).
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * assert.strictEqual(waker.acquireTimeout(10), false); // no permit within 10 ms
+   * waker.markActive(2);
+   * assert.strictEqual(waker.acquireTimeout(10), true);
+   * ```
    */
   acquireTimeout(timeoutMs: number): boolean {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'acquireTimeout');
@@ -278,6 +498,19 @@ export class WorkerWaker {
    * aborted signal rejects with an `AbortError` (`code` `'ABORT_ERR'`, `cause` the signal's
    * reason), at once when it is already aborted.
    * @throws TypeError (synchronously, like every method) when `this` is not a WorkerWaker.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * async function main() {
+   *   assert.strictEqual(await waker.acquireAsync({ timeout: 10 }), false);
+   *   setTimeout(() => waker.release(1), 10); // the event loop keeps running while the call waits
+   *   assert.strictEqual(await waker.acquireAsync(), true);
+   * }
+   * main();
+   * ```
    */
   acquireAsync(options?: AcquireAsyncOptions): Promise<boolean> {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'acquireAsync');
@@ -285,10 +518,21 @@ export class WorkerWaker {
   }
 
   /**
-   * Adds `n` permits and wakes at most `min(n, sleepers)` parked threads; makes no system
-   * call when nobody is parked. 0 is a no-op.
+   * Adds `n` permits and wakes at most `min(n, parked threads)`; makes no system call when no
+   * thread is parked. `release(0)` does nothing.
    * @throws RangeError when `n` is not a non-negative safe integer, or permits would pass
    *   their cap of 2^31 - 1 (then nothing changes).
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * waker.release(3);
+   * assert.strictEqual(waker.permits(), 3);
+   * assert.throws(() => waker.release(-1), { code: 'ERR_OUT_OF_RANGE' });
+   * assert.strictEqual(waker.permits(), 3); // a refused call changes nothing
+   * ```
    */
   release(n: number): void {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'release');
@@ -310,43 +554,124 @@ export class WorkerWaker {
     if (Atomics.load(cells, PARKED) !== 0) native.wakeParked(this.#state, n);
   }
 
-  /** Permits available now. */
+  /**
+   * Permits available now.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * waker.markActive(1);
+   * waker.release(2);
+   * assert.strictEqual(waker.permits(), 3);
+   * ```
+   */
   permits(): number {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'permits');
     return Atomics.load(this.#cells, PERMITS);
   }
 
-  /** Threads parked in `acquire*` plus those registered with `registerSleeper()`. */
+  /**
+   * Threads parked in `acquire*` plus those registered with `registerSleeper()`.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * waker.registerSleeper();
+   * assert.strictEqual(waker.sleepers(), 1);
+   * ```
+   */
   sleepers(): number {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'sleepers');
     return Number(Atomics.load(this.#state, SLEEPERS)) + Atomics.load(this.#cells, PARKED);
   }
 
-  /** Counts the caller as a sleeper (call before the last check for work). */
+  /**
+   * Counts the caller as a sleeper (call before the last check for work).
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * waker.registerSleeper(); // producers can now see that a consumer is about to sleep
+   * if (waker.snapshotSummary() === 0n) waker.acquireTimeout(10); // the last look, then the wait
+   * waker.unregisterSleeper();
+   * assert.strictEqual(waker.sleepers(), 0);
+   * ```
+   */
   registerSleeper(): void {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'registerSleeper');
     native.registerSleeper(this.#state);
   }
 
-  /** Undoes `registerSleeper()`; never goes below 0. */
+  /**
+   * Undoes `registerSleeper()`; never goes below 0.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * waker.unregisterSleeper(); // never below 0
+   * assert.strictEqual(waker.sleepers(), 0);
+   * ```
+   */
   unregisterSleeper(): void {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'unregisterSleeper');
     native.unregisterSleeper(this.#state);
   }
 
-  /** Counts one more worker; returns the new count. */
+  /**
+   * Counts one more worker; returns the new count.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * assert.strictEqual(waker.registerWorker(), 1);
+   * assert.strictEqual(waker.registerWorker(), 2);
+   * ```
+   */
   registerWorker(): number {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'registerWorker');
     return native.registerWorker(this.#state);
   }
 
-  /** Counts one worker less (never below 0); returns the new count. */
+  /**
+   * Counts one worker less (never below 0); returns the new count.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * waker.registerWorker();
+   * assert.strictEqual(waker.unregisterWorker(), 0);
+   * assert.strictEqual(waker.unregisterWorker(), 0); // never below 0
+   * ```
+   */
   unregisterWorker(): number {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'unregisterWorker');
     return native.unregisterWorker(this.#state);
   }
 
-  /** The current worker count. */
+  /**
+   * The current worker count.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * waker.registerWorker();
+   * assert.strictEqual(waker.getWorkerCount(), 1);
+   * ```
+   */
   getWorkerCount(): number {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'getWorkerCount');
     return Number(Atomics.load(this.#state, WORKERS));
@@ -358,6 +683,19 @@ export class WorkerWaker {
    * some leaf has work (one permit only when it goes from clear to set).
    * @returns whether any leaf has work.
    * @throws RangeError unless `0 <= start <= end <= leafWords.length` and `end - start <= 64`.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * const leaves = new BigUint64Array(new SharedArrayBuffer(8 * 8)); // this partition's leaf words
+   * Atomics.store(leaves, 2, 1n);
+   * Atomics.store(leaves, 5, 4n);
+   * assert.strictEqual(waker.syncPartitionSummary(0, 8, leaves), true);
+   * assert.strictEqual(waker.partitionSummary(), 0b100100n); // leaves 2 and 5
+   * assert.strictEqual(waker.statusBits()[1], true); // the partition flag
+   * ```
    */
   syncPartitionSummary(start: number, end: number, leafWords: BigUint64Array): boolean {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'syncPartitionSummary');
@@ -368,13 +706,37 @@ export class WorkerWaker {
     return native.syncPartitionSummary(state, start, end, leafWords);
   }
 
-  /** The cached partition bitmap. */
+  /**
+   * The cached partition bitmap.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * waker.markPartitionLeafActive(0);
+   * waker.markPartitionLeafActive(3);
+   * assert.strictEqual(waker.partitionSummary(), 0b1001n);
+   * ```
+   */
   partitionSummary(): bigint {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'partitionSummary');
     return Atomics.load(this.#state, PARTITION);
   }
 
-  /** Whether leaf `localLeafIdx` (0–63) is set in the partition bitmap. */
+  /**
+   * Whether leaf `localLeafIdx` (0–63) is set in the partition bitmap.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * waker.markPartitionLeafActive(3);
+   * assert.strictEqual(waker.partitionLeafHasWork(3), true);
+   * assert.strictEqual(waker.partitionLeafHasWork(4), false);
+   * ```
+   */
   partitionLeafHasWork(localLeafIdx: number): boolean {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'partitionLeafHasWork');
     const state = this.#state;
@@ -385,6 +747,16 @@ export class WorkerWaker {
   /**
    * Sets leaf `localLeafIdx` (0–63); if the bitmap was empty before, calls `markTasks()` and
    * returns true.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * assert.strictEqual(waker.markPartitionLeafActive(3), true); // the first leaf: sets the partition flag
+   * assert.strictEqual(waker.markPartitionLeafActive(8), false);
+   * assert.strictEqual(waker.permits(), 1);
+   * ```
    */
   markPartitionLeafActive(localLeafIdx: number): boolean {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'markPartitionLeafActive');
@@ -393,11 +765,61 @@ export class WorkerWaker {
     return native.markPartitionLeafActive(state, localLeafIdx);
   }
 
-  /** Clears leaf `localLeafIdx` (0–63); if it was the last one set, calls `tryUnmarkTasks()`. */
+  /**
+   * Clears leaf `localLeafIdx` (0–63); if it was the last one set, calls `tryUnmarkTasks()`.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { WorkerWaker } = require('worker-waker');
+   *
+   * const waker = new WorkerWaker();
+   * waker.markPartitionLeafActive(3);
+   * waker.clearPartitionLeaf(3); // the last leaf: clears the partition flag
+   * assert.strictEqual(waker.statusBits()[1], false);
+   * ```
+   */
   clearPartitionLeaf(localLeafIdx: number): void {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'clearPartitionLeaf');
     const state = this.#state;
     checkInteger(localLeafIdx, 'localLeafIdx', 0, 63);
     native.clearPartitionLeaf(state, localLeafIdx);
+  }
+
+  /**
+   * What `util.inspect(waker)` and `console.log(waker)` show: the state as it is now (each field
+   * read on its own, so a busy waker can show a mix of moments).
+   * @param depth how many more levels `util.inspect` descends; below 0 it shows `[WorkerWaker]`.
+   * @param options `util.inspect`'s options; its `stylize` colours the values.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { inspect } = require('node:util');
+   * const { WorkerWaker } = require('worker-waker');
+   * const waker = new WorkerWaker();
+   * waker.markActive(2);
+   * waker.markActive(5);
+   * console.log(waker); // WorkerWaker { summary: 0x24 [2, 5], yield: false, partition: false, permits: 2, ... }
+   * assert.match(inspect(waker), /summary: 0x24 \[2, 5\]/);
+   * ```
+   */
+  [inspect.custom](depth: number, options: InspectOptionsStylized): string {
+    if (!(#state in asObject(this))) return 'WorkerWaker {}'; // the prototype itself
+    if (depth < 0) return options.stylize('[WorkerWaker]', 'special');
+    const status = Atomics.load(this.#state, STATUS);
+    const summary = status & SUMMARY_MASK;
+    const setBits: number[] = [];
+    for (let i = 0; i < SUMMARY_BITS; i++) if ((summary & BIT[i]!) !== 0n) setBits.push(i);
+    const number = (value: number | string): string => options.stylize(String(value), 'number');
+    const flag = (value: boolean): string => options.stylize(String(value), 'boolean');
+    const fields = [
+      `summary: ${number(`0x${summary.toString(16)}`)} [${setBits.map(number).join(', ')}]`,
+      `yield: ${flag((status & YIELD_FLAG) !== 0n)}`,
+      `partition: ${flag((status & PARTITION_FLAG) !== 0n)}`,
+      `permits: ${number(Atomics.load(this.#cells, PERMITS))}`,
+      `sleepers: ${number(this.sleepers())}`,
+      `workers: ${number(this.getWorkerCount())}`,
+      `partitionSummary: ${number(`0x${Atomics.load(this.#state, PARTITION).toString(16)}`)}`,
+    ];
+    return `WorkerWaker { ${fields.join(', ')} }`;
   }
 }

@@ -74,7 +74,10 @@ describe('the published package', () => {
     const skip = new Set(['.git', 'node_modules', 'build', 'dist', ...(testPrebuiltOnly ? [] : ['prebuilds'])]);
     fs.cpSync(ROOT, stage, {
       recursive: true,
-      filter: (src) => !skip.has(path.relative(ROOT, src).split(path.sep)[0]) && !src.endsWith('.tgz'),
+      filter: (src) => {
+        const parts = path.relative(ROOT, src).split(path.sep);
+        return !skip.has(parts[0]) && !parts.includes('node_modules') && !src.endsWith('.tgz'); // tools/*/node_modules too
+      },
     });
     fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(stage, 'node_modules'), 'junction');
     if (!testPrebuiltOnly) npm(['run', 'prebuildify'], { cwd: stage, timeout: 150_000 });

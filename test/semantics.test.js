@@ -1,5 +1,5 @@
 'use strict';
-// Single-thread semantics of every WorkerWaker method, from ../shared/spec/API.md, including the
+// Single-thread semantics of every WorkerWaker method, from docs/contract.md, including the
 // places where we differ from the Rust original.
 const { WorkerWaker } = require('..');
 

@@ -109,7 +109,7 @@ describe('single thread', () => {
     expect(waker.snapshotSummary()).toBe(0n);
   });
 
-  test('the README\'s repair loop restores a word that a stopped set() left without its summary bit', () => {
+  test('the contract\'s repair loop restores a word that a stopped set() left without its summary bit', () => {
     const waker = new WorkerWaker();
     const signals = new SignalWords(waker);
     signals.set(5); // word 0, marked properly

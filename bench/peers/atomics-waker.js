@@ -1,6 +1,6 @@
 'use strict';
 // The peer a Node user would write in an afternoon instead of installing worker-waker: the
-// WorkerWaker contract (shared/spec/API.md) for the status word and the permit semaphore, in
+// WorkerWaker contract (docs/contract.md) for the status word and the permit semaphore, in
 // plain JavaScript over a SharedArrayBuffer, blocking with Atomics.wait / Atomics.waitAsync and
 // waking with Atomics.notify. The benchmark measures the addon against it, and
 // test/bench.test.js checks it against the spec model and across threads, so that a win over

@@ -1,6 +1,6 @@
 'use strict';
 // A small, obviously-correct, single-threaded model of the WorkerWaker contract
-// (../shared/spec/API.md), written from the spec alone. Differential and property tests run the
+// (docs/contract.md), written from the contract alone, not from the product. Differential and property tests run the
 // same operations against it and against the native waker and compare the observable state.
 // Blocking calls are not modelled: `acquireTimeout(0)` stands in for a wait that finds nothing.
 
@@ -8,7 +8,7 @@ const SUMMARY_MASK = (1n << 62n) - 1n;
 const PARTITION_FLAG = 1n << 62n;
 const YIELD_FLAG = 1n << 63n;
 const U64 = (1n << 64n) - 1n;
-// The permit cap (the README's "Choices where the contract is silent"): release refuses to pass
+// The permit cap (docs/contract.md, "Choices where the original is silent"): release refuses to pass
 // it, and 0->1 edges, which cannot be refused, stop at it.
 const MAX_PERMITS = 2 ** 31 - 1;
 
