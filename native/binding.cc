@@ -11,7 +11,7 @@
 
 #include "async_binding.h"
 #include "binding_args.h"
-#include "parking_lot.h"
+#include "wait_queue.h"
 #include "waker_core.h"
 
 namespace worker_waker {
@@ -206,11 +206,14 @@ Napi::Value Release(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), waker.Release(n));
 }
 
-// The JS fast path of release() adds permits with Atomics and calls this only when a thread is
-// parked (the parked cell is not 0).
-void WakeParked(const Napi::CallbackInfo& info) {
-  Waker waker = StateArg(info);
-  waker.WakeParked(IndexArg(info, 1, "n", kMaxSafeInteger));
+// The JS fast path of release() adds permits with Atomics and calls this only when it then sees
+// waiters queued (the queued cell is not 0): hands the cell's permits to the oldest waiters.
+// Checks only the array's size, not the header: a release whose permits are already in the
+// cell must reach the waiters even when another thread scribbled over the header.
+void Dispatch(const Napi::CallbackInfo& info) {
+  Word* words = StateWordsOf(info);
+  if (words == nullptr) ThrowType(info.Env(), "The \"state\" argument must be a BigUint64Array over worker-waker state");
+  Waker(words).Dispatch();
 }
 
 // Process-wide switch for spinning before parking (benchmarks; WORKER_WAKER_SPIN=0 at start-up).
@@ -223,7 +226,7 @@ Napi::Value SetSpinEnabled(const Napi::CallbackInfo& info) {
 
 Napi::Value Permits(const Napi::CallbackInfo& info) { return Num(info.Env(), StateArg(info).Permits()); }
 Napi::Value Sleepers(const Napi::CallbackInfo& info) { return Num(info.Env(), StateArg(info).Sleepers()); }
-Napi::Value Parked(const Napi::CallbackInfo& info) { return Num(info.Env(), StateArg(info).Parked()); }
+Napi::Value Queued(const Napi::CallbackInfo& info) { return Num(info.Env(), StateArg(info).Queued()); }
 Napi::Value Notifies(const Napi::CallbackInfo& info) { return Num(info.Env(), StateArg(info).Notifies()); }
 void RegisterSleeper(const Napi::CallbackInfo& info) { StateArg(info).RegisterSleeper(); }
 void UnregisterSleeper(const Napi::CallbackInfo& info) { StateArg(info).UnregisterSleeper(); }
@@ -268,8 +271,8 @@ void ClearPartitionLeaf(const Napi::CallbackInfo& info) {
   waker.ClearPartitionLeaf(LeafArg(info));
 }
 
-Napi::Value ParkingSpots(const Napi::CallbackInfo& info) {
-  return Num(info.Env(), parking_lot::SpotCount());
+Napi::Value WaitQueues(const Napi::CallbackInfo& info) {
+  return Num(info.Env(), wait_queue::QueueCount());
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -297,11 +300,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"acquire", WW_VOID(Acquire)},
       {"acquireTimeout", AcquireTimeout},
       {"release", Release},
-      {"wakeParked", WW_VOID(WakeParked)},
+      {"dispatch", WW_VOID(Dispatch)},
       {"setSpinEnabled", SetSpinEnabled},
       {"permits", Permits},
       {"sleepers", Sleepers},
-      {"parked", Parked},
+      {"queued", Queued},
       {"notifies", Notifies},
       {"registerSleeper", WW_VOID(RegisterSleeper)},
       {"unregisterSleeper", WW_VOID(UnregisterSleeper)},
@@ -313,7 +316,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"partitionLeafHasWork", PartitionLeafHasWork},
       {"markPartitionLeafActive", MarkPartitionLeafActive},
       {"clearPartitionLeaf", WW_VOID(ClearPartitionLeaf)},
-      {"parkingSpots", ParkingSpots},
+      {"waitQueues", WaitQueues},
   };
 #undef WW_VOID
   for (const Entry& entry : entries) {
@@ -326,7 +329,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   layout.Set("statusWord", Num(env, kStatusWord));
   // Indices of the 32-bit cells in a Uint32Array over the state.
   layout.Set("permitsCell", Num(env, kPermitsCell));
-  layout.Set("parkedCell", Num(env, kParkedCell));
+  layout.Set("queuedCell", Num(env, kQueuedCell));
   layout.Set("sleepersWord", Num(env, kSleepersWord));
   layout.Set("partitionWord", Num(env, kPartitionWord));
   layout.Set("workersWord", Num(env, kWorkersWord));
