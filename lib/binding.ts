@@ -88,6 +88,8 @@ export interface NativeBinding {
   asyncPoll(): void;
   /** Calls of this thread neither delivered nor cancelled. */
   asyncPending(): number;
+  /** Cancels on this thread that found their grant already made and gave it back (a statistic). */
+  asyncCancelsGivingBackGrant(): number;
 }
 
 type Loader = (dir: string) => unknown;

@@ -310,7 +310,13 @@ export class WorkerWaker {
       if (seen === current) break;
       current = seen;
     }
-    if (Atomics.load(cells, QUEUED) !== 0) native.dispatch(this.#state);
+    if (Atomics.load(cells, QUEUED) === 0) return;
+    try {
+      native.dispatch(this.#state);
+    } catch {
+      // The header was scribbled over (the addon refuses the state): the permits are in the
+      // cell already, and the waiters' safety net takes them from there (native/wait_queue.h).
+    }
   }
 
   /** Permits available now. */

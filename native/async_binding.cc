@@ -238,6 +238,13 @@ Napi::Value AsyncPending(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), host == nullptr ? 0 : static_cast<double>(host->core().Pending()));
 }
 
+// asyncCancelsGivingBackGrant(): cancels on this thread that found their grant already made and
+// gave it back (a statistic for the race tests).
+Napi::Value AsyncCancelsGivingBackGrant(const Napi::CallbackInfo& info) {
+  Host* host = Host::Of(info.Env());
+  return Napi::Number::New(info.Env(), host == nullptr ? 0 : static_cast<double>(host->core().CancelsGivingBack()));
+}
+
 }  // namespace
 
 void InitAsyncExports(Napi::Env env, Napi::Object exports) {
@@ -247,6 +254,8 @@ void InitAsyncExports(Napi::Env env, Napi::Object exports) {
   exports.Set("asyncRef", Napi::Function::New(env, AsyncRef, "asyncRef"));
   exports.Set("asyncPoll", Napi::Function::New(env, AsyncPoll, "asyncPoll"));
   exports.Set("asyncPending", Napi::Function::New(env, AsyncPending, "asyncPending"));
+  exports.Set("asyncCancelsGivingBackGrant",
+              Napi::Function::New(env, AsyncCancelsGivingBackGrant, "asyncCancelsGivingBackGrant"));
 }
 
 }  // namespace worker_waker

@@ -5,7 +5,7 @@
 
 namespace worker_waker {
 
-// Adds asyncInit, asyncAcquire, asyncCancel, asyncRef, asyncPoll and asyncPending to `exports`.
+// Adds the async* exports (asyncInit, asyncAcquire, asyncCancel, ...) to `exports`.
 void InitAsyncExports(Napi::Env env, Napi::Object exports);
 
 }  // namespace worker_waker

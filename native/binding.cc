@@ -208,13 +208,7 @@ Napi::Value Release(const Napi::CallbackInfo& info) {
 
 // The JS fast path of release() adds permits with Atomics and calls this only when it then sees
 // waiters queued (the queued cell is not 0): hands the cell's permits to the oldest waiters.
-// Checks only the array's size, not the header: a release whose permits are already in the
-// cell must reach the waiters even when another thread scribbled over the header.
-void Dispatch(const Napi::CallbackInfo& info) {
-  Word* words = StateWordsOf(info);
-  if (words == nullptr) ThrowType(info.Env(), "The \"state\" argument must be a BigUint64Array over worker-waker state");
-  Waker(words).Dispatch();
-}
+void Dispatch(const Napi::CallbackInfo& info) { StateArg(info).Dispatch(); }
 
 // Process-wide switch for spinning before parking (benchmarks; WORKER_WAKER_SPIN=0 at start-up).
 Napi::Value SetSpinEnabled(const Napi::CallbackInfo& info) {

@@ -368,6 +368,7 @@ void AsyncHost::Cancel(uint64_t id) {
     // In the batch being handed out right now: Finish frees it and must not count it.
     node->cancelled = true;
     live_.erase(id);
+    ++cancelsGivingBack_;
     waker.ReturnPermits(1);
     return;
   }
@@ -395,6 +396,7 @@ void AsyncHost::Cancel(uint64_t id) {
         readyTail_ = node->prev;
       }
     }
+    ++cancelsGivingBack_;
     waker.ReturnPermits(1);
   }
   Forget(node);
@@ -436,17 +438,14 @@ void AsyncHost::Finish(const std::vector<WaitNode*>& batch, size_t delivered) {
   std::vector<WaitNode*> undelivered;
   for (size_t i = 0; i < batch.size(); ++i) {
     WaitNode* node = batch[i];
-    if (node->cancelled) {
-      delete node;  // its permit went back in Cancel; it already left live_
-      continue;
+    // A cancelled node's permit went back in Cancel, which also dropped it from live_.
+    if (!node->cancelled) {
+      if (i >= delivered) undelivered.push_back(node);
+      live_.erase(node->id);
     }
-    if (i >= delivered) undelivered.push_back(node);
-    live_.erase(node->id);
   }
   GiveBackEach(undelivered);
-  for (size_t i = 0; i < batch.size(); ++i) {
-    if (!batch[i]->cancelled) delete batch[i];
-  }
+  for (WaitNode* node : batch) delete node;
 }
 
 void AsyncHost::Poll() {

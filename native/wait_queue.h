@@ -179,6 +179,9 @@ class AsyncHost {
   void Shutdown();
   // Calls of this host not yet delivered or cancelled.
   size_t Pending() const { return live_.size(); }
+  // Cancels that found their call already granted and gave the permit back (a statistic: the
+  // race tests check that the race happened).
+  uint64_t CancelsGivingBack() const { return cancelsGivingBack_; }
 
   // Granting path (any thread, queue mutex held): `node` was granted; add it to the ready list.
   void PushReady(WaitNode* node);
@@ -195,6 +198,7 @@ class AsyncHost {
   bool closed_ = false;
   std::unordered_map<uint64_t, WaitNode*> live_;  // JS thread only
   uint64_t nextId_ = 1;
+  uint64_t cancelsGivingBack_ = 0;  // JS thread only
 };
 
 }  // namespace worker_waker

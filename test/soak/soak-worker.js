@@ -147,8 +147,8 @@ async function run() {
     const phase = Atomics.load(control, 0);
     if (phase === PAUSE || phase === STOP) {
       // Quiet: nothing pending, tallies published, checked in; then wait for the main thread's
-      // go. Blocking is fine once every call has settled (the waiter thread hands nothing to
-      // this loop then), and it must block: a pending Atomics.waitAsync does not keep a worker's
+      // go. Blocking is fine once every call has settled (nothing is handed to this loop
+      // then), and it must block: a pending Atomics.waitAsync does not keep a worker's
       // loop alive, so with no timer left the worker would simply exit.
       for (const controller of inFlight.keys()) controller.abort(new Error('quiet point'));
       await Promise.all(inFlight.values());
@@ -160,8 +160,8 @@ async function run() {
       continue;
     }
     if (phase === HOT) {
-      // Calls left pending would park waiter threads on the signal waker, and every edge the
-      // setter makes would then go through the parking mutex: end them (they settle meanwhile).
+      // Calls left pending would stay queued on the signal waker, and every edge the setter
+      // makes would then go through the queue's mutex: end them (they settle meanwhile).
       for (const controller of inFlight.keys()) controller.abort(new Error('hot phase'));
       for (let i = 0; i < 256; i++) hotStep();
     } else {
