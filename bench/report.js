@@ -77,7 +77,7 @@ function formatMicros(us) {
  * 0.1 us to 100+ us, and on a linear axis every sub-microsecond bar would be invisible.
  */
 function svg(results) {
-  const groups = ['blocking', 'blockingSameCpu', 'async', 'asyncWaiting', 'asyncSameCpu'].map((section) => ({
+  const groups = ['blocking', 'blockingSameCpu', 'async', 'asyncWaiting', 'asyncSameCpu', 'wakeSoon', 'wakeLate'].map((section) => ({
     title: SECTION_TITLES[section].replace(/ \(.*\)$/, ''),
     rows: results.rows.filter((r) => r.section === section),
   }));

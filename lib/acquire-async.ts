@@ -64,6 +64,8 @@ const pending = new Map<number, Pending>();
 let refd = 0;
 /** dispatch() writes here how many calls of the current batch it has resolved (see above). */
 const progress = new Uint32Array(1);
+/** The addon writes the ids of each batch here before it calls dispatch(n). */
+const batchIds = new Float64Array(native.asyncBatch);
 /** This module's dispatcher index in the addon (asyncInit), once registered. */
 let dispatcherIndex = -1;
 
@@ -177,14 +179,15 @@ function detach(entry: Pending): void {
 }
 
 /**
- * Called by the addon on this thread with the ids of granted calls, oldest first: resolves
- * them and counts each one in progress[0] once it is handed to its promise (the addon gives
- * back the grants past that count if this loop is stopped midway). An id without a pending
- * call (unreachable while the accounting holds) counts as handed over: that call has settled.
+ * Called by the addon on this thread with the ids of n granted calls in batchIds, oldest first:
+ * resolves them and counts each one in progress[0] once it is handed to its promise (the addon
+ * gives back the grants past that count if this loop is stopped midway). An id without a
+ * pending call (unreachable while the accounting holds) counts as handed over: that call has
+ * settled.
  */
-function dispatch(ids: Float64Array): void {
-  for (let i = 0; i < ids.length; i++) {
-    const entry = pending.get(ids[i]!);
+function dispatch(n: number): void {
+  for (let i = 0; i < n; i++) {
+    const entry = pending.get(batchIds[i]!);
     if (entry !== undefined) {
       detach(entry);
       entry.resolve(true);
@@ -242,7 +245,7 @@ export function acquireAsync(state: StateView, cells: Uint32Array, options?: unk
   }
   let id: number;
   try {
-    if (dispatcherIndex < 0) dispatcherIndex = native.asyncInit(dispatch, progress);
+    if (dispatcherIndex < 0) dispatcherIndex = native.asyncInit(dispatch, progress, batchIds);
     id = native.asyncAcquire(state, timeout !== 0, dispatcherIndex);
   } catch (error) {
     unfollow?.();

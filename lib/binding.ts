@@ -69,11 +69,13 @@ export interface NativeBinding {
   waitQueues(): number;
   /**
    * acquireAsync, native half (native/async_binding.cc). Registers a dispatcher on this thread
-   * and returns its index: `dispatch(ids)` is later called on this thread with the ids of its
-   * granted calls, oldest first, and writes into `progress[0]` how many of them it has handed
-   * to their promises.
+   * and returns its index: `dispatch(n)` is later called on this thread with the ids of n of
+   * its granted calls in `ids[0 .. n)`, oldest first, and writes into `progress[0]` how many of
+   * them it has handed to their promises. `ids` holds `asyncBatch` numbers.
    */
-  asyncInit(dispatch: (ids: Float64Array) => void, progress: Uint32Array): number;
+  asyncInit(dispatch: (n: number) => void, progress: Uint32Array, ids: Float64Array): number;
+  /** The most grants handed to one dispatch call. */
+  readonly asyncBatch: number;
   /**
    * Returns 0 when a permit was taken at once (only when nobody is queued on `state`), -1 when
    * none was and `wait` is false, else the id (>= 1) of the call now queued, to be resolved by

@@ -9,12 +9,12 @@
 // (under the AsyncHost's mutex) and which only touches the TSFN.
 //
 // Delivery is exact (the invariant is in wait_queue.h): call_js takes a batch of ready grants,
-// passes their call ids to dispatch(ids), which writes into `progress[0]` how many of them it
-// has handed to promises so far; whatever the call's outcome (an environment being terminated
+// writes their call ids into the dispatcher's `ids` array and calls dispatch(n), which writes
+// into `progress[0]` how many of them it has handed to promises so far; whatever the call's outcome (an environment being terminated
 // stops JS mid-loop), the grants past that count go back to the waker.
 //
-// Dispatchers: each instance of the JS layer on a thread registers its own (dispatch,
-// progress) pair with asyncInit and gets an index; its calls carry that index. Usually there is
+// Dispatchers: each instance of the JS layer on a thread registers its own (dispatch, progress,
+// ids) with asyncInit and gets an index; its calls carry that index. Usually there is
 // one; a test runner that loads lib/ afresh per test file (Jest) makes several, and each must
 // get the grants of its own calls.
 //
@@ -69,19 +69,26 @@ class Host final : public GrantSink {
     return host;
   }
 
-  // Registers a (dispatch, progress) pair; returns its index.
-  uint32_t AddDispatcher(Napi::Env env, Napi::Value dispatch, Napi::Value progress) {
-    napi_typedarray_type type;
-    size_t length = 0;
-    void* data = nullptr;
-    if (!dispatch.IsFunction() || napi_get_typedarray_info(env, progress, &type, &length, &data, nullptr, nullptr) != napi_ok ||
-        type != napi_uint32_array || length < 1) {
-      throw Napi::TypeError::New(env, "asyncInit(dispatch, progress) takes a function and a Uint32Array");
+  // Registers a (dispatch, progress, ids) triple; returns its index.
+  uint32_t AddDispatcher(Napi::Env env, Napi::Value dispatch, Napi::Value progress, Napi::Value ids) {
+    napi_typedarray_type progressType;
+    napi_typedarray_type idsType;
+    size_t progressLength = 0;
+    size_t idsLength = 0;
+    void* progressData = nullptr;
+    void* idsData = nullptr;
+    if (!dispatch.IsFunction() ||
+        napi_get_typedarray_info(env, progress, &progressType, &progressLength, &progressData, nullptr, nullptr) != napi_ok ||
+        napi_get_typedarray_info(env, ids, &idsType, &idsLength, &idsData, nullptr, nullptr) != napi_ok ||
+        progressType != napi_uint32_array || progressLength < 1 || idsType != napi_float64_array || idsLength < kBatch) {
+      throw Napi::TypeError::New(env, "asyncInit(dispatch, progress, ids) takes a function, a Uint32Array and a Float64Array(256)");
     }
     Dispatcher added;
-    added.progress = static_cast<uint32_t*>(data);
+    added.progress = static_cast<uint32_t*>(progressData);
+    added.ids = static_cast<double*>(idsData);
     napi_create_reference(env, dispatch, 1, &added.dispatch);
     napi_create_reference(env, progress, 1, &added.progressRef);
+    napi_create_reference(env, ids, 1, &added.idsRef);
     dispatchers_.push_back(added);
     return static_cast<uint32_t>(dispatchers_.size() - 1);
   }
@@ -116,26 +123,23 @@ class Host final : public GrantSink {
     }
   }
 
-  // Hands `run` (calls of one dispatcher) to JS; returns how many were handed to promises.
+  // Hands `run` (calls of one dispatcher, at most kBatch) to JS; returns how many were handed
+  // to promises.
   size_t Deliver(napi_env env, const std::vector<WaitNode*>& run) {
     Dispatcher& target = dispatchers_[run.front()->dispatcher];
-    void* data = nullptr;
-    napi_value buffer;
-    napi_value ids;
+    napi_value count;
     napi_value recv;
     napi_value dispatch;
     target.progress[0] = 0;
+    for (size_t i = 0; i < run.size(); ++i) target.ids[i] = static_cast<double>(run[i]->id);
     if (napi_get_reference_value(env, target.dispatch, &dispatch) != napi_ok || dispatch == nullptr ||
-        napi_create_arraybuffer(env, run.size() * sizeof(double), &data, &buffer) != napi_ok ||
-        napi_create_typedarray(env, napi_float64_array, run.size(), buffer, 0, &ids) != napi_ok ||
+        napi_create_uint32(env, static_cast<uint32_t>(run.size()), &count) != napi_ok ||
         napi_get_undefined(env, &recv) != napi_ok) {
       return 0;
     }
-    double* out = static_cast<double*>(data);
-    for (size_t i = 0; i < run.size(); ++i) out[i] = static_cast<double>(run[i]->id);
     // The outcome does not matter: progress says how far the dispatcher got (all of it, or less
     // when the environment stopped JS mid-loop or refused to run it at all).
-    napi_call_function(env, recv, dispatch, 1, &ids, nullptr);
+    napi_call_function(env, recv, dispatch, 1, &count, nullptr);
     return std::min<size_t>(target.progress[0], run.size());
   }
 
@@ -150,6 +154,7 @@ class Host final : public GrantSink {
     for (Dispatcher& dispatcher : host->dispatchers_) {
       napi_delete_reference(env, dispatcher.dispatch);
       napi_delete_reference(env, dispatcher.progressRef);
+      napi_delete_reference(env, dispatcher.idsRef);
     }
     napi_set_instance_data(env, nullptr, nullptr, nullptr);
     delete host;
@@ -158,7 +163,9 @@ class Host final : public GrantSink {
   struct Dispatcher {
     napi_ref dispatch = nullptr;
     napi_ref progressRef = nullptr;
+    napi_ref idsRef = nullptr;
     uint32_t* progress = nullptr;  // the Uint32Array's memory, kept alive by progressRef
+    double* ids = nullptr;         // the Float64Array's memory (kBatch ids), kept alive by idsRef
   };
 
   AsyncHost core_;
@@ -172,12 +179,13 @@ Host& HostArg(const Napi::CallbackInfo& info) {
   return *host;
 }
 
-// asyncInit(dispatch, progress) -> the dispatcher's index. dispatch(ids) resolves the calls of
-// `ids` (a Float64Array), oldest first, and counts them in progress[0] (a Uint32Array).
+// asyncInit(dispatch, progress, ids) -> the dispatcher's index. dispatch(n) resolves the calls
+// of ids[0 .. n) (a Float64Array of kBatch), oldest first, and counts them in progress[0] (a
+// Uint32Array).
 Napi::Value AsyncInit(const Napi::CallbackInfo& info) {
   Host* host = Host::Of(info.Env());
   if (host == nullptr) host = Host::Create(info.Env());
-  return Napi::Number::New(info.Env(), host->AddDispatcher(info.Env(), info[0], info[1]));
+  return Napi::Number::New(info.Env(), host->AddDispatcher(info.Env(), info[0], info[1], info[2]));
 }
 
 // asyncAcquire(state, wait, dispatcher) -> 0 when a permit was taken now; -1 when none was and
@@ -249,6 +257,7 @@ Napi::Value AsyncCancelsGivingBackGrant(const Napi::CallbackInfo& info) {
 
 void InitAsyncExports(Napi::Env env, Napi::Object exports) {
   exports.Set("asyncInit", Napi::Function::New(env, AsyncInit, "asyncInit"));
+  exports.Set("asyncBatch", Napi::Number::New(env, static_cast<double>(kBatch)));
   exports.Set("asyncAcquire", Napi::Function::New(env, AsyncAcquire, "asyncAcquire"));
   exports.Set("asyncCancel", Napi::Function::New(env, AsyncCancel, "asyncCancel"));
   exports.Set("asyncRef", Napi::Function::New(env, AsyncRef, "asyncRef"));

@@ -254,11 +254,11 @@ describe('single thread', () => {
     // JS as one signal and one call with 64 ids.
     const dispatches = [];
     const asyncInit = native.asyncInit;
-    native.asyncInit = (dispatch, progress) =>
-      asyncInit((ids) => {
-        dispatches.push(ids.length);
-        dispatch(ids);
-      }, progress);
+    native.asyncInit = (dispatch, progress, ids) =>
+      asyncInit((n) => {
+        dispatches.push(n);
+        dispatch(n);
+      }, progress, ids);
     let FreshWaker;
     try {
       jest.isolateModules(() => {
@@ -435,11 +435,12 @@ describe('threads', () => {
     const waker = new WorkerWaker();
     const state = new BigUint64Array(waker.buffer);
     const progress = new Uint32Array(1);
+    const batch = new Float64Array(native.asyncBatch);
     const seen = [];
-    const index = native.asyncInit((ids) => {
-      seen.push([...ids]);
+    const index = native.asyncInit((n) => {
+      seen.push([...batch.subarray(0, n)]);
       progress[0] = 1;
-    }, progress);
+    }, progress, batch);
     const ids = [0, 1, 2].map(() => native.asyncAcquire(state, true, index));
     expect(ids.every((id) => id > 0)).toBe(true);
     expect(waker.sleepers()).toBe(3);

@@ -22,10 +22,9 @@ async function report(scenario, rounds, timeoutMs) {
   return JSON.parse(result.stdout);
 }
 
-// Grants handed to JS per turn of the event loop (kBatch in native/async_binding.cc): a thread
-// terminated mid-hand-out may have resolved at most this many promises whose continuations
-// never ran.
-const BATCH = 256;
+// Grants handed to JS per dispatch (kBatch in native/async_binding.cc): a thread terminated
+// mid-hand-out may have resolved at most this many promises whose continuations never ran.
+const BATCH = require('../dist/binding').native.asyncBatch;
 
 describe('a thread that goes away takes nothing', () => {
   test('terminate() during the hand-out of 100,000 grants: every grant not handed to a promise comes back', async () => {
