@@ -26,6 +26,7 @@
 
 #include <algorithm>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "binding_args.h"
@@ -48,7 +49,7 @@ class Host final : public GrantSink {
   }
 
   static Host* Create(Napi::Env env) {
-    Host* host = new Host();
+    Host* host = new Host(env);
     napi_value name;
     napi_status status = napi_create_string_utf8(env, "WorkerWaker.acquireAsync", NAPI_AUTO_LENGTH, &name);
     // No JS function of its own (call_js finds the dispatchers); an unbounded queue (a
@@ -100,8 +101,24 @@ class Host final : public GrantSink {
   // Any thread, under the AsyncHost's mutex, never after Shutdown().
   void Signal() override { napi_call_threadsafe_function(tsfn_, nullptr, napi_tsfn_nonblocking); }
 
+  // JS thread: a call was queued on `state` (its BigUint64Array is `array`). The array stays
+  // referenced while the state has queued calls here: a node points into its memory, and a
+  // direct caller of the .node may drop the array while the call waits.
+  void PinState(napi_env env, Word* state, napi_value array) {
+    Pin& pin = pins_[state];
+    if (pin.calls++ == 0 && napi_create_reference(env, array, 1, &pin.ref) != napi_ok) pin.ref = nullptr;
+  }
+
+  // JS thread (the core frees nodes there): the last touch of `state` by one call is done.
+  void CallEnded(Word* state) override {
+    auto found = pins_.find(state);
+    if (found == pins_.end() || --found->second.calls != 0) return;
+    if (found->second.ref != nullptr) napi_delete_reference(env_, found->second.ref);
+    pins_.erase(found);
+  }
+
  private:
-  Host() : core_(this) {}
+  explicit Host(napi_env env) : env_(env), core_(this) {}
 
   static void CallJs(napi_env env, napi_value, void* context, void*) {
     // env is null when Node empties the queue of a finalized TSFN: nothing left to touch.
@@ -126,7 +143,8 @@ class Host final : public GrantSink {
   // Hands `run` (calls of one dispatcher, at most kBatch) to JS; returns how many were handed
   // to promises.
   size_t Deliver(napi_env env, const std::vector<WaitNode*>& run) {
-    Dispatcher& target = dispatchers_[run.front()->dispatcher];
+    // Copied out: JS run by the call below may register another dispatcher (the vector grows).
+    const Dispatcher target = dispatchers_[run.front()->dispatcher];
     napi_value count;
     napi_value recv;
     napi_value dispatch;
@@ -168,9 +186,16 @@ class Host final : public GrantSink {
     double* ids = nullptr;         // the Float64Array's memory (kBatch ids), kept alive by idsRef
   };
 
+  struct Pin {
+    napi_ref ref = nullptr;
+    size_t calls = 0;
+  };
+
+  napi_env env_;
   AsyncHost core_;
   napi_threadsafe_function tsfn_ = nullptr;
   std::vector<Dispatcher> dispatchers_;
+  std::unordered_map<Word*, Pin> pins_;  // JS thread only
 };
 
 Host& HostArg(const Napi::CallbackInfo& info) {
@@ -205,6 +230,7 @@ Napi::Value AsyncAcquire(const Napi::CallbackInfo& info) {
     case AsyncHost::Start::kNotTaken: return Napi::Number::New(env, -1);
     case AsyncHost::Start::kQueued: break;
   }
+  host.PinState(env, words, info[0]);
   return Napi::Number::New(env, static_cast<double>(id));
 }
 

@@ -70,6 +70,37 @@ void Parker::Set() {
 
 // ---- queues and their registry ------------------------------------------------------------
 
+namespace {
+
+// The two intrusive lists a node lives in (its queue, then its host's ready list), through the
+// same links.
+void PushBack(WaitNode*& head, WaitNode*& tail, WaitNode* node) {
+  node->prev = tail;
+  node->next = nullptr;
+  if (tail != nullptr) {
+    tail->next = node;
+  } else {
+    head = node;
+  }
+  tail = node;
+}
+
+void Unlink(WaitNode*& head, WaitNode*& tail, WaitNode* node) {
+  if (node->prev != nullptr) {
+    node->prev->next = node->next;
+  } else {
+    head = node->next;
+  }
+  if (node->next != nullptr) {
+    node->next->prev = node->prev;
+  } else {
+    tail = node->prev;
+  }
+  node->prev = node->next = nullptr;
+}
+
+}  // namespace
+
 class WaitQueue {
  public:
   std::mutex mutex;
@@ -78,30 +109,8 @@ class WaitQueue {
   WaitNode* head = nullptr;
   WaitNode* tail = nullptr;
 
-  void Push(WaitNode* node) {
-    node->prev = tail;
-    node->next = nullptr;
-    if (tail != nullptr) {
-      tail->next = node;
-    } else {
-      head = node;
-    }
-    tail = node;
-  }
-
-  void Unlink(WaitNode* node) {
-    if (node->prev != nullptr) {
-      node->prev->next = node->next;
-    } else {
-      head = node->next;
-    }
-    if (node->next != nullptr) {
-      node->next->prev = node->prev;
-    } else {
-      tail = node->prev;
-    }
-    node->prev = node->next = nullptr;
-  }
+  void Push(WaitNode* node) { PushBack(head, tail, node); }
+  void Unlink(WaitNode* node) { worker_waker::Unlink(head, tail, node); }
 };
 
 namespace {
@@ -314,7 +323,13 @@ WaitNode* AsyncHost::Find(uint64_t id) const {
 
 void AsyncHost::Forget(WaitNode* node) {
   live_.erase(node->id);
+  Free(node);
+}
+
+void AsyncHost::Free(WaitNode* node) {
+  Word* state = node->words;
   delete node;
+  sink_->CallEnded(state);
 }
 
 AsyncHost::Start AsyncHost::Acquire(Word* state, bool wait, uint32_t dispatcher, uint64_t* id) {
@@ -346,14 +361,7 @@ AsyncHost::Start AsyncHost::Acquire(Word* state, bool wait, uint32_t dispatcher,
 
 void AsyncHost::PushReady(WaitNode* node) {
   std::lock_guard<std::mutex> lock(mutex_);
-  node->prev = readyTail_;
-  node->next = nullptr;
-  if (readyTail_ != nullptr) {
-    readyTail_->next = node;
-  } else {
-    readyHead_ = node;
-  }
-  readyTail_ = node;
+  PushBack(readyHead_, readyTail_, node);
   if (!signalled_ && !closed_) {
     signalled_ = true;
     sink_->Signal();
@@ -385,16 +393,7 @@ void AsyncHost::Cancel(uint64_t id) {
     // the node is in the ready list. Its permit goes back.
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (node->prev != nullptr) {
-        node->prev->next = node->next;
-      } else {
-        readyHead_ = node->next;
-      }
-      if (node->next != nullptr) {
-        node->next->prev = node->prev;
-      } else {
-        readyTail_ = node->prev;
-      }
+      Unlink(readyHead_, readyTail_, node);
     }
     ++cancelsGivingBack_;
     waker.ReturnPermits(1);
@@ -445,7 +444,7 @@ void AsyncHost::Finish(const std::vector<WaitNode*>& batch, size_t delivered) {
     }
   }
   GiveBackEach(undelivered);
-  for (WaitNode* node : batch) delete node;
+  for (WaitNode* node : batch) Free(node);
 }
 
 void AsyncHost::Poll() {
@@ -487,8 +486,9 @@ void AsyncHost::Shutdown() {
     if (it->second->delivering) {
       ++it;
     } else {
-      delete it->second;
+      WaitNode* node = it->second;
       it = live_.erase(it);
+      Free(node);
     }
   }
 }

@@ -114,10 +114,14 @@ struct WaitNode {
 
 // How a host's JS thread hears that grants are ready: Signal() is called at most once per
 // TakeReady(), under the host's mutex, from whichever thread granted (any thread).
+// CallEnded(state) is called on the host's JS thread when a queued call's node is freed (its
+// last touch of `state` is done): the binding keeps each state with queued calls alive until
+// then, so that the memory a node points to outlives it.
 class GrantSink {
  public:
   virtual ~GrantSink() = default;
   virtual void Signal() = 0;
+  virtual void CallEnded(Word* state) = 0;
 };
 
 namespace wait_queue {
@@ -189,6 +193,7 @@ class AsyncHost {
  private:
   WaitNode* Find(uint64_t id) const;
   void Forget(WaitNode* node);  // erases from live_ and frees
+  void Free(WaitNode* node);    // frees, and tells the sink
 
   GrantSink* const sink_;
   std::mutex mutex_;  // guards the ready list, signalled_ and closed_

@@ -186,6 +186,7 @@ class Waker {
   // For the wait queue (wait_queue.cc), under the state's queue mutex.
   // One waiter more (+1) or less (-1) in the queued cell; never below 0 (a scribbled cell).
   void CountQueued(int delta);
+  // Relaxed: a statistic, ordered with nothing (see Notifies()).
   void CountNotify() { word(kNotifiesWord).fetch_add(1, std::memory_order_relaxed); }
   // Adds n permits to the cell: saturating at kMaxPermits, or refusing (false, nothing
   // changed) when the cell would pass it.

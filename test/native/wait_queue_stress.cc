@@ -126,9 +126,13 @@ class Watchdog {
   std::thread thread_;  // last: starts after the fields it reads are set
 };
 
-// Stands in for the thread-safe function: Signal() wakes the fake JS thread.
+// Stands in for the thread-safe function: Signal() wakes the fake JS thread. CallEnded counts
+// the calls whose nodes were freed (every call the loop queued must end exactly once).
 class FakeLoop : public ww::GrantSink {
  public:
+  void CallEnded(ww::Word*) override { ++ended; }
+  uint64_t ended = 0;  // the fake JS thread's own counter
+
   void Signal() override {
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -219,6 +223,7 @@ void RunLoop(State& state, Tally& tally, const std::atomic<bool>& stop, uint64_t
   FakeLoop loop;
   auto host = std::make_unique<ww::AsyncHost>(&loop);
   std::vector<uint64_t> pending;
+  uint64_t queued = 0;
   auto forget = [&](uint64_t id) {
     auto found = std::find(pending.begin(), pending.end(), id);
     if (found != pending.end()) pending.erase(found);
@@ -229,7 +234,10 @@ void RunLoop(State& state, Tally& tally, const std::atomic<bool>& stop, uint64_t
       switch (host->Acquire(state.words, Rand(8) != 0, 0, &id)) {
         case ww::AsyncHost::Start::kTaken: tally.Add(tally.asyncTaken, 1); break;
         case ww::AsyncHost::Start::kNotTaken: break;
-        case ww::AsyncHost::Start::kQueued: pending.push_back(id); break;
+        case ww::AsyncHost::Start::kQueued:
+          pending.push_back(id);
+          ++queued;
+          break;
       }
     }
     if (Rand(16) < cancelOdds && !pending.empty()) {
@@ -262,6 +270,7 @@ void RunLoop(State& state, Tally& tally, const std::atomic<bool>& stop, uint64_t
     }
   }
   host->Shutdown();
+  if (loop.ended != queued) Fail("a queued call's node was not freed exactly once (CallEnded)");
 }
 
 bool Settled(State& state, Tally& tally, const char* what) {
