@@ -72,24 +72,14 @@ class Host final : public GrantSink {
 
   // Registers a (dispatch, progress, ids) triple; returns its index.
   uint32_t AddDispatcher(Napi::Env env, Napi::Value dispatch, Napi::Value progress, Napi::Value ids) {
-    napi_typedarray_type progressType;
-    napi_typedarray_type idsType;
-    size_t progressLength = 0;
-    size_t idsLength = 0;
-    void* progressData = nullptr;
-    void* idsData = nullptr;
-    if (!dispatch.IsFunction() ||
-        napi_get_typedarray_info(env, progress, &progressType, &progressLength, &progressData, nullptr, nullptr) != napi_ok ||
-        napi_get_typedarray_info(env, ids, &idsType, &idsLength, &idsData, nullptr, nullptr) != napi_ok ||
-        progressType != napi_uint32_array || progressLength < 1 || idsType != napi_float64_array || idsLength < kBatch) {
+    if (!dispatch.IsFunction() || ArrayMemory(env, progress, napi_uint32_array, 1) == nullptr ||
+        ArrayMemory(env, ids, napi_float64_array, kBatch) == nullptr) {
       throw Napi::TypeError::New(env, "asyncInit(dispatch, progress, ids) takes a function, a Uint32Array and a Float64Array(256)");
     }
     Dispatcher added;
-    added.progress = static_cast<uint32_t*>(progressData);
-    added.ids = static_cast<double*>(idsData);
     napi_create_reference(env, dispatch, 1, &added.dispatch);
-    napi_create_reference(env, progress, 1, &added.progressRef);
-    napi_create_reference(env, ids, 1, &added.idsRef);
+    napi_create_reference(env, progress, 1, &added.progress);
+    napi_create_reference(env, ids, 1, &added.ids);
     dispatchers_.push_back(added);
     return static_cast<uint32_t>(dispatchers_.size() - 1);
   }
@@ -140,25 +130,48 @@ class Host final : public GrantSink {
     }
   }
 
+  // The memory of typed array `value` when it is of `type` with at least `length` elements;
+  // else nullptr. Read afresh for every batch: a direct caller of the .node may have detached
+  // or shrunk the buffer since it registered it.
+  static void* ArrayMemory(napi_env env, napi_value value, napi_typedarray_type type, size_t length) {
+    napi_typedarray_type actual;
+    size_t actualLength = 0;
+    void* data = nullptr;
+    if (napi_get_typedarray_info(env, value, &actual, &actualLength, &data, nullptr, nullptr) != napi_ok ||
+        actual != type || actualLength < length) {
+      return nullptr;
+    }
+    return data;
+  }
+
   // Hands `run` (calls of one dispatcher, at most kBatch) to JS; returns how many were handed
   // to promises.
   size_t Deliver(napi_env env, const std::vector<WaitNode*>& run) {
     // Copied out: JS run by the call below may register another dispatcher (the vector grows).
     const Dispatcher target = dispatchers_[run.front()->dispatcher];
+    napi_value dispatch;
+    napi_value progressArray;
+    napi_value idsArray;
     napi_value count;
     napi_value recv;
-    napi_value dispatch;
-    target.progress[0] = 0;
-    for (size_t i = 0; i < run.size(); ++i) target.ids[i] = static_cast<double>(run[i]->id);
     if (napi_get_reference_value(env, target.dispatch, &dispatch) != napi_ok || dispatch == nullptr ||
+        napi_get_reference_value(env, target.progress, &progressArray) != napi_ok || progressArray == nullptr ||
+        napi_get_reference_value(env, target.ids, &idsArray) != napi_ok || idsArray == nullptr ||
         napi_create_uint32(env, static_cast<uint32_t>(run.size()), &count) != napi_ok ||
         napi_get_undefined(env, &recv) != napi_ok) {
       return 0;
     }
+    auto* progress = static_cast<uint32_t*>(ArrayMemory(env, progressArray, napi_uint32_array, 1));
+    auto* ids = static_cast<double*>(ArrayMemory(env, idsArray, napi_float64_array, run.size()));
+    if (progress == nullptr || ids == nullptr) return 0;
+    progress[0] = 0;
+    for (size_t i = 0; i < run.size(); ++i) ids[i] = static_cast<double>(run[i]->id);
     // The outcome does not matter: progress says how far the dispatcher got (all of it, or less
     // when the environment stopped JS mid-loop or refused to run it at all).
     napi_call_function(env, recv, dispatch, 1, &count, nullptr);
-    return std::min<size_t>(target.progress[0], run.size());
+    // Read again: the dispatcher may have detached the buffer meanwhile (then nothing counts).
+    progress = static_cast<uint32_t*>(ArrayMemory(env, progressArray, napi_uint32_array, 1));
+    return progress == nullptr ? 0 : std::min<size_t>(progress[0], run.size());
   }
 
   // JS thread, at environment teardown, before Node's TSFN hook.
@@ -171,8 +184,8 @@ class Host final : public GrantSink {
     napi_remove_env_cleanup_hook(env, Cleanup, host);
     for (Dispatcher& dispatcher : host->dispatchers_) {
       napi_delete_reference(env, dispatcher.dispatch);
-      napi_delete_reference(env, dispatcher.progressRef);
-      napi_delete_reference(env, dispatcher.idsRef);
+      napi_delete_reference(env, dispatcher.progress);
+      napi_delete_reference(env, dispatcher.ids);
     }
     napi_set_instance_data(env, nullptr, nullptr, nullptr);
     delete host;
@@ -180,10 +193,8 @@ class Host final : public GrantSink {
 
   struct Dispatcher {
     napi_ref dispatch = nullptr;
-    napi_ref progressRef = nullptr;
-    napi_ref idsRef = nullptr;
-    uint32_t* progress = nullptr;  // the Uint32Array's memory, kept alive by progressRef
-    double* ids = nullptr;         // the Float64Array's memory (kBatch ids), kept alive by idsRef
+    napi_ref progress = nullptr;  // Uint32Array: [0] calls handed to promises so far
+    napi_ref ids = nullptr;       // Float64Array of kBatch: the batch's call ids
   };
 
   struct Pin {

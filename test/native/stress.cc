@@ -175,7 +175,7 @@ void CheckSettled(ww::Waker waker, const char* what) {
 // gap. Producers release only once their consumers are counted as parked, so every release
 // lands in or after the window; a lost notify leaves a consumer asleep for the whole (long)
 // park slice and the round misses its deadline.
-//   - two pairs, one consumer each, on separate states (separate parking spots);
+//   - two pairs, one consumer each, on separate states (separate wait queues);
 //   - one group of three consumers on one state, woken by Release(k) or k x Release(1).
 // A consumer takes one permit per round, so a release that wakes too few threads leaves
 // permits that no running thread takes, and the round misses its deadline too.
@@ -697,9 +697,9 @@ void PartitionScenario(Clock::duration budget) {
 
 // ---- scenario: parking-lot churn --------------------------------------------------------
 //
-// Several threads park briefly and release on three states at random, so parking spots are
+// Several threads park briefly and release on three states at random, so wait queues are
 // created, shared and freed all the time (use-after-free and leaks are ASan's to find).
-// Conservation per state; at the end no spot is left.
+// Conservation per state; at the end no queue is left.
 void ParkingLotScenario(Clock::duration budget) {
   constexpr int kStates = 3;
   State states[kStates];

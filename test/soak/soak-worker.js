@@ -23,7 +23,7 @@ const random = (n) => Math.floor(Math.random() * n);
 // Three in four queue operations go to 4 busy words (queues 0-255), so that setters and
 // consumers of one word collide often; the rest spread over the 61 words outside the hot one.
 const queue = () => (random(4) === 0 ? random(RANDOM_QUEUES) : random(256));
-// Mostly 0 ms (through the parking lot and out), sometimes a 1 ms park.
+// Mostly 0 ms (through the wait queue and out), sometimes a 1 ms park.
 const shortWait = () => (random(3) === 0 ? 1 : 0);
 
 function popcount(bits) {
