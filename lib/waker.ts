@@ -292,16 +292,11 @@ export class WorkerWaker {
     const cells = this.#cells;
     checkInteger(n, 'n', 0, Number.MAX_SAFE_INTEGER);
     if (n === 0) return;
-    // Waiters queued: the core hands the permits to the oldest of them directly (and refuses,
-    // changing nothing, past the cap).
-    if (Atomics.load(cells, QUEUED) !== 0) {
-      if (!native.release(this.#state, n)) throw capExceeded(n, Atomics.load(cells, PERMITS));
-      return;
-    }
     // Waker::AddToCell in JS: add the permits with a sequentially consistent compare-and-swap
     // (refusing to pass the cap), then read the queued count, also sequentially consistent: a
     // waiter counts itself before its last look at the permits, so one of the two sees the other
-    // (native/wait_queue.h). Only when a waiter was counted meanwhile does the core hand over.
+    // (native/wait_queue.h). Only when a waiter is queued does the core take over, handing the
+    // permits from the cell to the oldest waiters before this call returns.
     let current = Atomics.load(cells, PERMITS);
     for (;;) {
       // MAX_PERMITS - current is negative only in forged state (a cell above the cap): refused.

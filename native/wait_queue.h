@@ -18,12 +18,15 @@
 // releaser drains it to the waiter. Under the queue mutex, Drain moves permits from the cell to
 // the queue's head waiters, oldest first.
 //
-// A permit released while waiters are queued never touches the cell: Deliver hands it to the
-// head under the queue mutex. FIFO bound for takers that do not queue (tryAcquire, a spinning
-// acquire): they take only permits in the cell, and while a waiter is queued a permit reaches
-// the cell only from a release that read queued == 0 before that waiter was counted (the
-// window above, closed by the releaser's own Drain right after). So once a waiter is queued,
-// a release that starts afterwards is never taken by a non-queued taker ahead of it.
+// FIFO bound for takers that do not queue (tryAcquire, a spinning acquire): they take only
+// permits in the cell. Releases and marks made in C++ hand their permits to queued waiters
+// directly, under the queue mutex, without touching the cell. A release() from JS (the fast path,
+// matching a pure-JS semaphore's cost) adds its permits to the cell first and, seeing waiters
+// queued, drains the cell to them before it returns. So a non-queued taker can take a permit
+// ahead of a queued waiter only while a release() that adds it is still running (between its
+// addition and its drain), or from a release that read queued == 0 before that waiter was
+// counted: at most the permits of the releases that overlap the take. Once a release() has
+// returned, its permits have gone to the waiters queued at that time.
 //
 // Safety net. The cell can disagree with the queue: a second copy of the addon (its registry
 // does not know our waiters) or memory scribbled by another thread. Blocked waiters wake every
