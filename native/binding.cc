@@ -85,14 +85,16 @@ Napi::Value BigUint(Napi::Env env, uint64_t v) { return Napi::BigInt::New(env, v
 Napi::Value Num(Napi::Env env, uint64_t v) { return Napi::Number::New(env, static_cast<double>(v)); }
 
 // True once this thread's environment is being torn down (worker.terminate(), process.exit()).
-// Node then refuses Node-API calls that may run JS with napi_pending_exception.
+// Node then refuses Node-API calls that may run JS (those that check NAPI_PREAMBLE) with
+// napi_pending_exception. napi_strict_equals is such a call that runs nothing and allocates
+// nothing, so the probe is cheap enough to ask after every grant a parked thread receives.
 bool EnvironmentIsStopping(napi_env env) {
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return true;
-  napi_value probe;
-  napi_status status = napi_create_function(
-      env, "probe", NAPI_AUTO_LENGTH, [](napi_env, napi_callback_info) -> napi_value { return nullptr; },
-      nullptr, &probe);
+  napi_value undefined;
+  bool same = false;
+  napi_status status = napi_get_undefined(env, &undefined);
+  if (status == napi_ok) status = napi_strict_equals(env, undefined, undefined, &same);
   napi_close_handle_scope(env, scope);
   return status == napi_pending_exception;
 }

@@ -66,8 +66,9 @@ test('a scribbled header: timeouts and aborts settle, nothing throws, no permit 
     grantInFlight: { acquired: expect.any(Boolean), conserved: 1 },
     grantAfterScribble: true,
     cellAfter: 0,
-    release: 'TypeError', // a call on a scribbled state fails with a clear error
-    afterFailedRelease: false,
+    release: 'no error', // the permit is added; the safety net hands it over
+    afterRelease: true,
+    newCall: 'TypeError', // a new call on a scribbled state fails with a clear error
   });
 });
 
