@@ -57,15 +57,39 @@ void Parker::Set() {
   }
   wakeup_.notify_one();
 #else
-  // Release: see IsSet(). The wake after the store cannot be lost: a sleeper that has not
+  // Release: see IsSet(). The wake after the store (Wake) cannot be lost: a sleeper that has not
   // entered the kernel yet finds the flag set there and returns.
   flag_.store(1, std::memory_order_release);
+#endif
+}
+
+void Parker::Wake(std::atomic<uint32_t>* flag) {
 #if defined(WW_ADDRESS_WAIT_FUTEX)
-  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&flag_), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(flag), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+#elif defined(WW_ADDRESS_WAIT_WINDOWS)
+  WakeByAddressSingle(flag);
 #else
-  WakeByAddressSingle(&flag_);
+  (void)flag;  // Set() notified already
 #endif
+}
+
+void Wakeups::Add(Parker& parker) {
+#if !defined(WW_ADDRESS_WAIT_CONDVAR)
+  if (count_ < 4) {
+    first_[count_++] = parker.flag();
+  } else {
+    more_.push_back(parker.flag());
+  }
+#else
+  (void)parker;
 #endif
+}
+
+void Wakeups::Flush() {
+  for (size_t i = 0; i < count_; ++i) Parker::Wake(first_[i]);
+  for (std::atomic<uint32_t>* flag : more_) Parker::Wake(flag);
+  count_ = 0;
+  more_.clear();
 }
 
 // ---- queues and their registry ------------------------------------------------------------
@@ -160,14 +184,16 @@ void Leave(const void* key, WaitQueue* queue) {
   delete queue;
 }
 
-// Queue mutex held. `node` is queued: it leaves the queue with one permit.
-void Grant(WaitQueue& queue, WaitNode* node, Waker& waker) {
+// Queue mutex held. `node` is queued: it leaves the queue with one permit. A blocked node's
+// thread is woken through `wakeups`, once the caller has released the mutex.
+void Grant(WaitQueue& queue, WaitNode* node, Waker& waker, Wakeups& wakeups) {
   queue.Unlink(node);
   waker.CountQueued(-1);
   node->place = WaitNode::Place::kGranted;
   if (node->kind == WaitNode::Kind::kBlocked) {
     waker.CountNotify();
     node->parker.Set();
+    wakeups.Add(node->parker);
   } else {
     node->host->PushReady(node);
   }
@@ -181,8 +207,8 @@ void Withdraw(WaitQueue& queue, WaitNode* node, Waker& waker) {
 }
 
 // Queue mutex held: permits in the cell go to the oldest waiters.
-void Drain(WaitQueue& queue, Waker& waker) {
-  while (queue.head != nullptr && waker.TryAcquire()) Grant(queue, queue.head, waker);
+void Drain(WaitQueue& queue, Waker& waker, Wakeups& wakeups) {
+  while (queue.head != nullptr && waker.TryAcquire()) Grant(queue, queue.head, waker, wakeups);
 }
 
 }  // namespace
@@ -198,10 +224,12 @@ size_t QueueCount() {
 void Dispatch(Waker& waker) {
   WaitQueue* queue = Visit(waker.key());
   if (queue == nullptr) return;
+  Wakeups wakeups;
   {
     std::lock_guard<std::mutex> lock(queue->mutex);
-    Drain(*queue, waker);
+    Drain(*queue, waker, wakeups);
   }
+  wakeups.Flush();
   Leave(waker.key(), queue);
 }
 
@@ -221,6 +249,7 @@ bool Deliver(Waker& waker, uint64_t n, bool saturate) {
     return waker.AddToCell(n, saturate);
   }
   bool added = true;
+  Wakeups wakeups;
   {
     std::lock_guard<std::mutex> lock(queue->mutex);
     // The cap is checked before anything moves, so that a refused release changes nothing.
@@ -229,15 +258,16 @@ bool Deliver(Waker& waker, uint64_t n, bool saturate) {
     } else {
       uint64_t handed = 0;
       while (handed < n && queue->head != nullptr) {
-        Grant(*queue, queue->head, waker);
+        Grant(*queue, queue->head, waker, wakeups);
         ++handed;
       }
       // Past the check above, the rest saturates (a concurrent release may have filled the
       // cell meanwhile; refusing now would undo grants already made).
       if (handed < n) waker.AddToCell(n - handed, true);
-      Drain(*queue, waker);  // permits already in the cell (another copy, a race) go first in line
+      Drain(*queue, waker, wakeups);  // permits already in the cell (another copy, a race) go first in line
     }
   }
+  wakeups.Flush();
   Leave(waker.key(), queue);
   return added;
 }
@@ -248,15 +278,17 @@ WaitResult WaitBlocked(Waker& waker, const Clock::time_point* deadline, const st
   WaitNode node(WaitNode::Kind::kBlocked, waker.words());
   WaitResult result = WaitResult::kAcquired;
   bool queued = false;
+  Wakeups wakeups;
   {
     std::lock_guard<std::mutex> lock(queue->mutex);
     if (queue->head != nullptr || !waker.TryAcquire()) {
       queue->Push(&node);
       waker.CountQueued(1);
-      Drain(*queue, waker);  // the waiter half of the handshake in wait_queue.h
+      Drain(*queue, waker, wakeups);  // the waiter half of the handshake in wait_queue.h
       queued = true;
     }
   }
+  wakeups.Flush();
   bool granted = !queued;
   bool stopping = false;
   while (queued) {
@@ -271,7 +303,7 @@ WaitResult WaitBlocked(Waker& waker, const Clock::time_point* deadline, const st
       std::lock_guard<std::mutex> lock(queue->mutex);
       // The safety net: permits that reached the cell without a Drain (another copy of the
       // addon released, or the queued cell was scribbled to 0).
-      if (node.place == WaitNode::Place::kQueued) Drain(*queue, waker);
+      if (node.place == WaitNode::Place::kQueued) Drain(*queue, waker, wakeups);
       if (node.place == WaitNode::Place::kGranted) {
         granted = true;
         break;
@@ -282,6 +314,7 @@ WaitResult WaitBlocked(Waker& waker, const Clock::time_point* deadline, const st
         break;
       }
     }
+    wakeups.Flush();
     // Between slices, outside the mutex (the probe may call into the host).
     if (sliceOver && interrupted && interrupted()) {
       std::lock_guard<std::mutex> lock(queue->mutex);
@@ -295,6 +328,7 @@ WaitResult WaitBlocked(Waker& waker, const Clock::time_point* deadline, const st
       break;
     }
   }
+  wakeups.Flush();  // others granted by this thread's last Drain
   Leave(key, queue);
   if (granted && queued && interrupted && (stopping || interrupted())) {
     // A thread that is going away takes nothing: the permit goes to the next waiter.
@@ -337,6 +371,7 @@ AsyncHost::Start AsyncHost::Acquire(Word* state, bool wait, uint32_t dispatcher,
   WaitNode* node = wait ? new WaitNode(WaitNode::Kind::kAsync, state) : nullptr;
   WaitQueue* queue = Enter(state);
   Start result = Start::kQueued;
+  Wakeups wakeups;
   {
     std::lock_guard<std::mutex> lock(queue->mutex);
     if (queue->head == nullptr && waker.TryAcquire()) {
@@ -351,9 +386,10 @@ AsyncHost::Start AsyncHost::Acquire(Word* state, bool wait, uint32_t dispatcher,
       *id = node->id;
       queue->Push(node);
       waker.CountQueued(1);
-      Drain(*queue, waker);  // the waiter half of the handshake in wait_queue.h
+      Drain(*queue, waker, wakeups);  // the waiter half of the handshake in wait_queue.h
     }
   }
+  wakeups.Flush();
   Leave(state, queue);
   if (result != Start::kQueued) delete node;
   return result;

@@ -62,16 +62,28 @@
 
 namespace worker_waker {
 
-// A one-shot flag that one thread sleeps on and another sets. Set() must run while the
-// setter knows the Parker is alive: it is called under the queue mutex, and the sleeper takes
-// that mutex once more before it leaves (so it never frees a Parker that Set() still touches).
+// A one-shot flag that one thread sleeps on and another sets. Set() runs under the queue mutex,
+// and the sleeper takes that mutex once more before it leaves, so the flag is alive while Set()
+// writes it. The wake itself comes after the granter has released the mutex (Wake(), through a
+// Wakeups list), so that the woken thread does not run straight into the mutex its granter still
+// holds (on one CPU: a context switch there and back per grant).
+//
+// With the OS address wait, Wake() needs only the flag's address, and the sleeper may have
+// returned meanwhile (it saw the flag set and left): the kernel reads no memory to wake an
+// address, and a wake that finds nobody, or a later sleeper on the same address, is a spurious
+// wake-up, which every futex user re-checks for. The condition-variable fallback must notify a
+// live condition variable, so there Set() notifies under the queue mutex and Wake() does nothing.
 class Parker {
  public:
   // Acquire: pairs with Set()'s release store, so the sleeper sees what the granter wrote.
   bool IsSet() const { return flag_.load(std::memory_order_acquire) != 0; }
   // Sleeps until Set() or `until`; may return early (the caller re-checks).
   void SleepUntil(std::chrono::steady_clock::time_point until);
+  // Queue mutex held.
   void Set();
+  // After the queue mutex is released: wakes the sleeper on `flag` (see above).
+  static void Wake(std::atomic<uint32_t>* flag);
+  std::atomic<uint32_t>* flag() { return &flag_; }
 
  private:
   std::atomic<uint32_t> flag_{0};
@@ -83,6 +95,24 @@ class Parker {
 
 class AsyncHost;
 class WaitQueue;
+
+// Blocked waiters granted under a queue mutex, to wake once it is released (see Parker).
+class Wakeups {
+ public:
+  Wakeups() = default;
+  Wakeups(const Wakeups&) = delete;
+  Wakeups& operator=(const Wakeups&) = delete;
+  ~Wakeups() { Flush(); }
+  void Add(Parker& parker);
+  // Call after releasing the queue mutex.
+  void Flush();
+
+ private:
+  // Most releases wake one or a few threads: no allocation for those.
+  std::atomic<uint32_t>* first_[4] = {};
+  size_t count_ = 0;
+  std::vector<std::atomic<uint32_t>*> more_;
+};
 
 // One waiter: a blocked thread (on its own stack) or a pending acquireAsync call (on the heap,
 // owned by its AsyncHost). Exactly one of these holds for a node at any time (the accounting
