@@ -84,7 +84,10 @@ export interface NativeBinding {
   asyncAcquire(state: StateView, wait: boolean, dispatcher: number): number;
   /** Call `id` gave up: it leaves the queue, or its grant goes back to the waker. */
   asyncCancel(id: number): void;
-  /** Whether this thread's pending calls keep the event loop alive. */
+  /**
+   * One more (`true`) or one less (`false`) reason for this thread's pending calls to keep the
+   * event loop alive (counted per thread: each instance of the JS layer adds at most one).
+   */
   asyncRef(ref: boolean): void;
   /** The safety net: hands permits sitting in the cells of states with calls of this thread queued. */
   asyncPoll(): void;

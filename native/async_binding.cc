@@ -85,8 +85,15 @@ class Host final : public GrantSink {
   }
 
   bool HasDispatcher(uint32_t index) const { return index < dispatchers_.size(); }
+
+  void Ref(napi_env env, bool ref) {
+    if (ref) {
+      if (refs_++ == 0) napi_ref_threadsafe_function(env, tsfn_);
+    } else if (refs_ != 0 && --refs_ == 0) {
+      napi_unref_threadsafe_function(env, tsfn_);
+    }
+  }
   AsyncHost& core() { return core_; }
-  napi_threadsafe_function tsfn() const { return tsfn_; }
 
   // Any thread, under the AsyncHost's mutex, never after Shutdown().
   void Signal() override { napi_call_threadsafe_function(tsfn_, nullptr, napi_tsfn_nonblocking); }
@@ -207,6 +214,7 @@ class Host final : public GrantSink {
   napi_threadsafe_function tsfn_ = nullptr;
   std::vector<Dispatcher> dispatchers_;
   std::unordered_map<Word*, Pin> pins_;  // JS thread only
+  size_t refs_ = 0;                      // JS thread only: see AsyncRef
 };
 
 Host& HostArg(const Napi::CallbackInfo& info) {
@@ -256,17 +264,13 @@ Napi::Value AsyncCancel(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// asyncRef(ref): whether this thread's pending calls keep the event loop alive (the JS side
-// counts its calls made with `ref: true` and calls this when the count leaves or reaches 0).
+// asyncRef(ref): one more (true) or one less (false) reason for this thread's grant signal to
+// keep the event loop alive. Each instance of the JS layer calls it when its count of pending
+// calls made with `ref: true` leaves or reaches 0; the host counts the instances, so that one
+// of them going idle does not unref another's calls.
 Napi::Value AsyncRef(const Napi::CallbackInfo& info) {
   Host* host = Host::Of(info.Env());
-  if (host != nullptr && info[0].IsBoolean()) {
-    if (info[0].As<Napi::Boolean>().Value()) {
-      napi_ref_threadsafe_function(info.Env(), host->tsfn());
-    } else {
-      napi_unref_threadsafe_function(info.Env(), host->tsfn());
-    }
-  }
+  if (host != nullptr && info[0].IsBoolean()) host->Ref(info.Env(), info[0].As<Napi::Boolean>().Value());
   return info.Env().Undefined();
 }
 

@@ -470,6 +470,12 @@ describe('lifetime (child processes)', () => {
     expect(result.stdout).toMatch(/^resolved false after \d+ ms\n$/);
   });
 
+  test('two instances of the JS layer on one thread: one going idle does not unref the other\'s calls', async () => {
+    const result = await runChild('two-layers');
+    expect(result).toMatchObject({ code: 0, signal: null, stderr: '' });
+    expect(result.stdout).toBe('second resolved true\nfirst resolved true\n');
+  });
+
   test('ref: false lets the process exit with calls pending', async () => {
     const result = await runChild('unref');
     expect(result).toMatchObject({ code: 0, signal: null, stderr: '' });
