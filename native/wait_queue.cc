@@ -13,6 +13,11 @@
 #ifndef NOMINMAX
 #define NOMINMAX
 #endif
+// WaitOnAddress needs Windows 8 headers (Node 20 itself needs Windows 10).
+#if !defined(_WIN32_WINNT) || _WIN32_WINNT < 0x0602
+#undef _WIN32_WINNT
+#define _WIN32_WINNT 0x0602
+#endif
 #include <windows.h>
 #endif
 
