@@ -5,8 +5,7 @@
       "sources": [
         "native/binding.cc",
         "native/waker_core.cc",
-        "native/parking_lot.cc",
-        "native/async_waiter.cc",
+        "native/wait_queue.cc",
         "native/async_binding.cc"
       ],
       "dependencies": [
@@ -36,6 +35,9 @@
       "conditions": [
         ["OS=='linux'", {
           "ldflags": ["-Wl,-z,nodelete"]
+        }],
+        ["OS=='win'", {
+          "libraries": ["Synchronization.lib"]
         }]
       ]
     }

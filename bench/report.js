@@ -7,6 +7,8 @@ const SECTION_TITLES = {
   async: 'Async round trip, main <-> worker, two CPUs, answered at once: mostly immediate grants (us per round trip; ratio vs Atomics.waitAsync)',
   asyncWaiting: 'Async round trip, main <-> worker, two CPUs, answered once the call is pending: every call waits (us per round trip; ratio vs Atomics.waitAsync)',
   asyncSameCpu: 'Async round trip, main <-> worker, one CPU (us per round trip; ratio vs Atomics.waitAsync)',
+  wakeSoon: 'Wake of a pending call, answered 2 us after it is pending by a worker kept awake (us from the answer to the resumed await; ratio: median of per-round ratios vs Atomics.waitAsync)',
+  wakeLate: 'Wake of a pending call, answered 60 us after it is pending, event loop asleep (same measure; parity is the floor)',
   fastPath: 'Fast-path cost per call from JS (ns per call; ratio vs the pure-JS peer: the median of the per-round ratios)',
   fanout: 'Fan-out, one producer -> N parked consumers (ratio vs the Atomics.wait peer)',
 };
@@ -50,7 +52,8 @@ function table(results) {
     const value = t.ratio === null ? 'n/a' : formatRatio(t.ratio);
     let verdict = t.ratio === null ? `not measured: ${t.note}` : t.met ? 'met' : 'not met';
     if (t.ratio !== null && !t.met && t.parity) verdict = `not met, but at parity (within the +/-${t.noise} run-to-run noise)`;
-    lines.push(`  ${t.name.padEnd(66)} ${value.padStart(7)} (target <= ${t.target}x) ${verdict}`);
+    const spread = t.spread === undefined ? '' : ` [${formatRatio(t.spread[0])}-${formatRatio(t.spread[1])}]`;
+    lines.push(`  ${t.name.padEnd(66)} ${value.padStart(7)}${spread} (target <= ${t.target}x) ${verdict}`);
   }
   return lines.join('\n');
 }
@@ -74,7 +77,7 @@ function formatMicros(us) {
  * 0.1 us to 100+ us, and on a linear axis every sub-microsecond bar would be invisible.
  */
 function svg(results) {
-  const groups = ['blocking', 'blockingSameCpu', 'async', 'asyncWaiting', 'asyncSameCpu'].map((section) => ({
+  const groups = ['blocking', 'blockingSameCpu', 'async', 'asyncWaiting', 'asyncSameCpu', 'wakeSoon', 'wakeLate'].map((section) => ({
     title: SECTION_TITLES[section].replace(/ \(.*\)$/, ''),
     rows: results.rows.filter((r) => r.section === section),
   }));

@@ -13,14 +13,15 @@ const path = require('node:path');
 const { blocking, blockingSameCpu, async, asyncWaiting, asyncSameCpu } = require('./sections/roundtrip');
 const { fastPath } = require('./sections/fastpath');
 const { fanout } = require('./sections/fanout');
+const { wake } = require('./sections/wake');
 const { table, svg } = require('./report');
-const { placement } = require('./util');
+const { median, placement } = require('./util');
 
 const CONFIGS = {
   // About 40 s on a 2-core VM.
-  full: { rounds: 7, roundMs: 200, fastRounds: 25, callMs: 12, fanoutReleases: 300, fanoutPermits: 200000 },
+  full: { rounds: 7, roundMs: 200, fastRounds: 25, callMs: 12, fanoutReleases: 300, fanoutPermits: 200000, wakeCalls: 2000 },
   // A few seconds: keeps the benchmark from rotting (test/bench.test.js), measures nothing well.
-  quick: { rounds: 3, roundMs: 25, fastRounds: 5, callMs: 3, fanoutReleases: 30, fanoutPermits: 3000 },
+  quick: { rounds: 3, roundMs: 25, fastRounds: 5, callMs: 3, fanoutReleases: 30, fanoutPermits: 3000, wakeCalls: 100 },
 };
 
 function parseArgs(argv) {
@@ -75,6 +76,26 @@ function targets(rows) {
     // Judged where every call really waits: in `async` almost every call is granted at once.
     target('async round trip (call pending), worker-waker / Atomics.waitAsync', rows.filter((r) => r.section === 'asyncWaiting'), 'worker-waker', 0.8),
   ];
+  // The wake alone (bench/sections/wake.js): paired per-round ratios, spread beside them.
+  for (const [section, what] of [['wakeSoon', 'answered 2 us after pending'], ['wakeLate', 'answered 60 us after pending, loop asleep: parity is the floor']]) {
+    const t = target(`acquireAsync wake (${what}) / Atomics.waitAsync`, rows.filter((r) => r.section === section), 'worker-waker', 1.0);
+    const r = rows.find((x) => x.section === section && x.id === 'worker-waker');
+    if (r?.spread !== undefined) t.spread = r.spread;
+    list.push(t);
+  }
+  // Fan-out: time per permit = 1 / permits per second, per round against the peer's same round.
+  for (const n of [1, 2, 4]) {
+    const mine = rows.find((r) => r.section === 'fanout' && r.id === `${n}/worker-waker/permits-per-sec`);
+    const peer = rows.find((r) => r.section === 'fanout' && r.id === `${n}/atomics-peer/permits-per-sec`);
+    const name = `fan-out to ${n} blocked consumers, time per permit, worker-waker / pure-JS peer`;
+    if (mine === undefined || peer === undefined || mine.skipped || peer.skipped) {
+      list.push({ name, target: 0.9, ratio: null, met: null, note: 'row missing' });
+      continue;
+    }
+    const ratios = mine.rounds.map((perSec, i) => peer.rounds[i] / perSec);
+    const ratio = median(ratios);
+    list.push({ name, target: 0.9, ratio, met: ratio <= 0.9, spread: [Math.min(...ratios), Math.max(...ratios)] });
+  }
   for (const r of rows.filter((x) => x.section === 'fastPath' && x.impl === 'worker-waker')) {
     list.push(target(`fast path ${r.method}, worker-waker / pure-JS peer`, [r], r.id, 1.0, FAST_PATH_NOISE));
   }
@@ -93,6 +114,7 @@ async function main() {
     ['async round trip', () => async(config, place)],
     ['async round trip, every call pending', () => asyncWaiting(config, place)],
     ['async round trip, one CPU', () => asyncSameCpu(config, place)],
+    ['wake of a pending call', () => wake(config, place)],
     ['fast path', () => fastPath(config)],
     ['fan-out', () => fanout(config)],
   ];

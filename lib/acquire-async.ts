@@ -1,17 +1,21 @@
 // acquireAsync: an event loop (a server's main thread) waits for permits that other threads
-// release. The wait itself runs on a native thread of the addon's own (native/async_waiter.h),
-// never on the event loop and never on a libuv threadpool thread. This module keeps the FIFO
-// queue of pending calls of each native waiter, makes the Promises and Errors (here, in the
-// caller's realm, never in the addon), runs the timeouts and follows the AbortSignals.
+// release. A call that finds no permit joins the waker's FIFO wait queue in the addon
+// (native/wait_queue.h) beside blocked acquire() callers; whichever thread releases hands the
+// permit to it and signals this thread's event loop, which runs dispatch() below. This module
+// keeps the pending calls of this thread by id, makes the Promises and Errors (here, in the
+// caller's realm, never in the addon), runs the timeouts, follows the AbortSignals and runs the
+// safety-net poll.
 //
-// Accounting, shared with the native waiter: the waiter takes permits only for calls still
-// pending here and hands them over with dispatch(id, n), n at a time in one event-loop turn.
-// A call that times out or is aborted tells the waiter (asyncCancel), which passes a grant
-// already taken for it on to the next pending call or gives it back to the waker: no permit is
-// ever lost.
+// Accounting, shared with the addon (the invariant is in native/wait_queue.h): a grant is
+// handed to this thread in dispatch(ids), which counts in progress[0] how many calls it has
+// resolved; the addon gives back every grant past that count. A call that times out or is
+// aborted tells the addon (asyncCancel), which takes it out of the queue or, when its grant is
+// already on its way, gives that permit back: no permit is ever lost. None of the callbacks
+// here reads the shared state's header, so no scribble over the state can make them throw.
 import { addAbortListener } from 'node:events';
 
 import { native, type StateView } from './binding';
+import { QUEUED, takePermit } from './cells';
 import { invalidType, outOfRange } from './errors';
 
 /**
@@ -106,49 +110,57 @@ export class AbortError extends Error {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 interface Pending {
-  readonly queue: Queue;
+  readonly id: number;
   readonly resolve: (acquired: boolean) => void;
   readonly reject: (reason: unknown) => void;
   readonly refd: boolean;
   settled: boolean;
   timer: NodeJS.Timeout | undefined;
   unfollow: (() => void) | undefined;
-  prev: Pending | undefined;
-  next: Pending | undefined;
 }
 
-/** The pending calls served by one native waiter, oldest first (a linked list: O(1) removal). */
-class Queue {
-  head: Pending | undefined;
-  tail: Pending | undefined;
-  size = 0;
-  refd = 0; // pending calls with `ref: true`; the waiter keeps the loop alive while > 0
+/** The pending calls of this thread, by the addon's call id. */
+const pending = new Map<number, Pending>();
+/** Pending calls made with `ref: true`; this thread's grant signal keeps the loop alive while > 0. */
+let refd = 0;
+/** dispatch() writes here how many calls of the current batch it has resolved (see above). */
+const progress = new Uint32Array(1);
+/** The addon writes the ids of each batch here before it calls dispatch(n). */
+const batchIds = new Float64Array(native.asyncBatch);
+/** This module's dispatcher index in the addon (asyncInit), once registered. */
+let dispatcherIndex = -1;
 
-  constructor(
-    readonly state: StateView,
-    readonly id: number,
-  ) {}
+// The safety net's poll (native/wait_queue.h): while calls are pending, a timer asks the addon
+// to hand over permits that reached the cell without a dispatch (a release through a second
+// copy of the addon, a scribbled queued cell). Its period doubles from POLL_MIN_MS to
+// POLL_MAX_MS, so that a permit stranded that way waits at most POLL_MAX_MS, while 10,000 pending
+// calls cost a few microseconds a poll (the addon skips states whose cell is empty). Unref'd:
+// it never keeps the process alive.
+// The timer functions are captured at load: a test's fake timers must not run the poll.
+const POLL_MIN_MS = 4;
+const { setTimeout: pollSetTimeout } = globalThis;
+const POLL_MAX_MS = 256;
+let pollTimer: NodeJS.Timeout | undefined;
+let pollDelay = POLL_MIN_MS;
 
-  push(entry: Pending): void {
-    entry.prev = this.tail;
-    if (this.tail === undefined) this.head = entry;
-    else this.tail.next = entry;
-    this.tail = entry;
-    this.size++;
-  }
-
-  remove(entry: Pending): void {
-    if (entry.prev === undefined) this.head = entry.next;
-    else entry.prev.next = entry.next;
-    if (entry.next === undefined) this.tail = entry.prev;
-    else entry.next.prev = entry.prev;
-    entry.prev = entry.next = undefined;
-    if (--this.size === 0) queues.delete(this.id);
-  }
+function armPoll(): void {
+  if (pollTimer !== undefined) return;
+  pollDelay = POLL_MIN_MS;
+  schedulePoll();
 }
 
-/** Queues by native waiter id, while they hold pending calls. */
-const queues = new Map<number, Queue>();
+function schedulePoll(): void {
+  pollTimer = pollSetTimeout(poll, pollDelay);
+  pollTimer.unref();
+}
+
+function poll(): void {
+  pollTimer = undefined;
+  if (pending.size === 0) return;
+  native.asyncPoll();
+  pollDelay = Math.min(pollDelay * 2, POLL_MAX_MS);
+  schedulePoll();
+}
 
 type FollowAbort = (signal: AbortSignal, listener: () => void) => () => void;
 
@@ -218,40 +230,38 @@ function abortError(signal: AbortSignal): AbortError {
   return new AbortError(undefined, { cause: reason });
 }
 
-/** Settles nothing: detaches `entry` from its queue, timer, signal and keep-alive count. */
+/** Settles nothing: detaches `entry` from the pending map, its timer, signal and keep-alive count. */
 function detach(entry: Pending): void {
-  const { queue } = entry;
   entry.settled = true;
-  queue.remove(entry);
+  pending.delete(entry.id);
   if (entry.timer !== undefined) clearTimeout(entry.timer);
   entry.unfollow?.();
-  if (entry.refd && --queue.refd === 0) native.asyncRef(queue.state, queue.id, false);
+  if (entry.refd && --refd === 0) native.asyncRef(false);
 }
 
 /**
- * Called by the native waiter on this thread: n permits taken for the n oldest calls. Returns
- * how many found no call, which the waiter gives back to the waker: 0 while the accounting holds
- * (the waiter takes permits only for pending calls); if it ever breaks, even with this queue
- * gone, the permits go back rather than vanish.
+ * Called by the addon on this thread with the ids of n granted calls in batchIds, oldest first:
+ * resolves them and counts each one in progress[0] once it is handed to its promise (the addon
+ * gives back the grants past that count if this loop is stopped midway). An id without a
+ * pending call (unreachable while the accounting holds) counts as handed over: that call has
+ * settled.
  */
-function dispatch(id: number, n: number): number {
-  const queue = queues.get(id);
-  let left = n;
-  while (left > 0 && queue?.head !== undefined) {
-    const entry = queue.head;
-    detach(entry);
-    entry.resolve(true);
-    left--;
+function dispatch(n: number): void {
+  for (let i = 0; i < n; i++) {
+    const entry = pending.get(batchIds[i]!);
+    if (entry !== undefined) {
+      detach(entry);
+      entry.resolve(true);
+    }
+    progress[0] = i + 1;
   }
-  return left;
 }
 
-/** A pending call stops waiting: tells the waiter, then settles. */
+/** A pending call stops waiting: tells the addon, then settles. */
 function giveUp(entry: Pending, outcome: AbortError | false): void {
   if (entry.settled) return;
-  const { queue } = entry;
   detach(entry);
-  native.asyncCancel(queue.state, queue.id);
+  native.asyncCancel(entry.id);
   if (outcome === false) entry.resolve(false);
   else entry.reject(outcome);
 }
@@ -266,12 +276,13 @@ function armTimer(entry: Pending, ms: number): void {
 }
 
 /**
- * `WorkerWaker#acquireAsync` on `state`; argument errors reject (as in `timers/promises`).
+ * `WorkerWaker#acquireAsync` on `state` (`cells`: the same buffer as 32-bit cells); argument
+ * errors reject (as in `timers/promises`).
  */
-export function acquireAsync(state: StateView, options?: unknown): Promise<boolean> {
+export function acquireAsync(state: StateView, cells: Uint32Array, options?: unknown): Promise<boolean> {
   // Everything that may run the caller's code (option getters, Proxy traps, the signal's own
   // methods) runs before the call is registered, so an exception there rejects and leaves no
-  // trace in the waiter's accounting.
+  // trace in the queue.
   let parsed: Parsed;
   let entry: Pending | undefined;
   let unfollow: (() => void) | undefined;
@@ -288,40 +299,32 @@ export function acquireAsync(state: StateView, options?: unknown): Promise<boole
     return Promise.reject(error);
   }
   const { timeout, ref } = parsed;
-  // Fast path in the same call: a permit that is there now (and that no earlier pending call of
-  // this thread is waiting for) is taken without any thread hop.
+  // Fast path without entering the addon: a permit that is there while nobody is queued.
+  if (Atomics.load(cells, QUEUED) === 0 && takePermit(cells)) {
+    unfollow?.();
+    return Promise.resolve(true);
+  }
   let id: number;
   try {
-    id = native.asyncAcquire(state, dispatch, timeout !== 0);
+    if (dispatcherIndex < 0) dispatcherIndex = native.asyncInit(dispatch, progress, batchIds);
+    id = native.asyncAcquire(state, timeout !== 0, dispatcherIndex);
   } catch (error) {
-    unfollow?.(); // no waiter thread could be started (out of threads or memory)
-    // Made here, not by the addon, so that it belongs to the caller's realm (see lib/errors.ts).
-    const failure = new Error('worker-waker: acquireAsync could not start its waiter thread', { cause: error });
-    return Promise.reject(failure);
+    unfollow?.();
+    // Made here, not by the addon, so that it belongs to the caller's realm (see lib/errors.ts). The
+    // addon refuses a state whose header another thread overwrote (a TypeError).
+    const cause = error as { name?: unknown; message?: unknown } | undefined;
+    const Failure = cause?.name === 'TypeError' ? TypeError : Error;
+    return Promise.reject(new Failure(`worker-waker: acquireAsync failed: ${String(cause?.message)}`, { cause: error }));
   }
   if (id <= 0) {
     unfollow?.();
     return Promise.resolve(id === 0); // -1: timeout 0 and no permit
   }
   return new Promise<boolean>((resolve, reject) => {
-    let queue = queues.get(id);
-    if (queue === undefined) {
-      queue = new Queue(state, id);
-      queues.set(id, queue);
-    }
-    entry = {
-      queue,
-      resolve,
-      reject,
-      refd: ref,
-      settled: false,
-      timer: undefined,
-      unfollow,
-      prev: undefined,
-      next: undefined,
-    };
-    queue.push(entry);
-    if (ref && queue.refd++ === 0) native.asyncRef(state, id, true);
+    entry = { id, resolve, reject, refd: ref, settled: false, timer: undefined, unfollow };
+    pending.set(id, entry);
+    if (ref && refd++ === 0) native.asyncRef(true);
     if (timeout !== Infinity) armTimer(entry, timeout);
+    armPoll();
   });
 }

@@ -12,8 +12,8 @@ export interface NativeLayout {
   readonly statusWord: number;
   /** Index of the permit counter in a Uint32Array over the state (a 32-bit cell). */
   readonly permitsCell: number;
-  /** Index of the parked-thread counter in a Uint32Array over the state (a 32-bit cell). */
-  readonly parkedCell: number;
+  /** Index of the queued-waiter counter (blocked and async) in a Uint32Array over the state. */
+  readonly queuedCell: number;
   readonly sleepersWord: number;
   readonly partitionWord: number;
   readonly workersWord: number;
@@ -40,17 +40,20 @@ export interface NativeBinding {
   tryAcquire(state: StateView): boolean;
   acquire(state: StateView): void;
   acquireTimeout(state: StateView, timeoutMs: number): boolean;
-  /** False, with nothing changed, when permits would pass `layout.maxPermits` (2^31 - 1). */
+  /**
+   * Hands n permits to the oldest queued waiters, the rest to the cell. False, with nothing
+   * changed, when the cell would pass `layout.maxPermits` (2^31 - 1).
+   */
   release(state: StateView, n: number): boolean;
-  /** Wakes at most min(n, parked) parked threads (for permits added from JS). */
-  wakeParked(state: StateView, n: number): void;
+  /** Hands permits in the cell to queued waiters (after a JS release saw the queued cell != 0). */
+  dispatch(state: StateView): void;
   /** Turns spinning before parking on or off for the whole process; returns the old setting. */
   setSpinEnabled(enabled: boolean): boolean;
   permits(state: StateView): number;
   sleepers(state: StateView): number;
-  /** Threads parked inside acquire/acquireTimeout right now. */
-  parked(state: StateView): number;
-  /** Parked threads notified by releases so far (each one a system call); a statistic. */
+  /** Waiters (blocked and async, every copy of the addon) queued on `state` right now. */
+  queued(state: StateView): number;
+  /** Blocked waiters woken by a grant so far (each one a system call); a statistic. */
   notifies(state: StateView): number;
   registerSleeper(state: StateView): void;
   unregisterSleeper(state: StateView): void;
@@ -62,27 +65,36 @@ export interface NativeBinding {
   partitionLeafHasWork(state: StateView, localLeafIdx: number): boolean;
   markPartitionLeafActive(state: StateView, localLeafIdx: number): boolean;
   clearPartitionLeaf(state: StateView, localLeafIdx: number): void;
-  /** Parking spots alive in this process (a spot lives only while threads park or wake). */
-  parkingSpots(): number;
+  /** Wait queues alive in this copy of the addon (a queue lives only while someone waits). */
+  waitQueues(): number;
   /**
-   * acquireAsync, native half (native/async_binding.cc). Returns 0 when a permit was taken at
-   * once (only when this thread has no pending call on `state`), -1 when none was and `wait` is
-   * false, else the id of the waiter that now counts one more pending call; it later calls
-   * `dispatch(id, n)` on this thread with n grants for the n oldest pending calls, and gives back
-   * to the waker the number of grants `dispatch` returns (those that found no call).
+   * acquireAsync, native half (native/async_binding.cc). Registers a dispatcher on this thread
+   * and returns its index: `dispatch(n)` is later called on this thread with the ids of n of
+   * its granted calls in `ids[0 .. n)`, oldest first, and writes into `progress[0]` how many of
+   * them it has handed to their promises. `ids` holds `asyncBatch` numbers.
    */
-  asyncAcquire(state: StateView, dispatch: (id: number, n: number) => number, wait: boolean): number;
-  /** One pending call of waiter `id` gave up; a grant already taken for it moves on or goes back. */
-  asyncCancel(state: StateView, id: number): void;
-  /** Whether waiter `id` keeps the event loop alive. */
-  asyncRef(state: StateView, id: number, ref: boolean): void;
-  /** acquireAsync waiter threads running for `state` in this process (they exit after 1 s idle). */
-  asyncWaiterThreads(state: StateView): number;
+  asyncInit(dispatch: (n: number) => void, progress: Uint32Array, ids: Float64Array): number;
+  /** The most grants handed to one dispatch call. */
+  readonly asyncBatch: number;
   /**
-   * Cancels on `state` whose grant was already taken and went back to the waker, counted while
-   * `state` has waiter threads running (a statistic for the race tests).
+   * Returns 0 when a permit was taken at once (only when nobody is queued on `state`), -1 when
+   * none was and `wait` is false, else the id (>= 1) of the call now queued, to be resolved by
+   * dispatcher `dispatcher`.
    */
-  asyncCancelsGivingBackGrant(state: StateView): number;
+  asyncAcquire(state: StateView, wait: boolean, dispatcher: number): number;
+  /** Call `id` gave up: it leaves the queue, or its grant goes back to the waker. */
+  asyncCancel(id: number): void;
+  /**
+   * One more (`true`) or one less (`false`) reason for this thread's pending calls to keep the
+   * event loop alive (counted per thread: each instance of the JS layer adds at most one).
+   */
+  asyncRef(ref: boolean): void;
+  /** The safety net: hands permits sitting in the cells of states with calls of this thread queued. */
+  asyncPoll(): void;
+  /** Calls of this thread neither delivered nor cancelled. */
+  asyncPending(): number;
+  /** Cancels on this thread that found their grant already made and gave it back (a statistic). */
+  asyncCancelsGivingBackGrant(): number;
 }
 
 type Loader = (dir: string) => unknown;

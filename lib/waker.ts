@@ -2,6 +2,7 @@ import { inspect, types, type InspectOptionsStylized } from 'node:util';
 
 import { acquireAsync, type AcquireAsyncOptions } from './acquire-async';
 import { native, type StateView } from './binding';
+import { takePermit } from './cells';
 import { checkBigUint64Array, checkInteger, invalidType, invalidReceiver, outOfRange } from './errors';
 
 const { layout } = native;
@@ -14,16 +15,16 @@ const BIT = Array.from({ length: 64 }, (_, i) => 1n << BigInt(i));
 // Word indices of the shared state (native/waker_core.h, StateWord) and the indices of its two
 // 32-bit cells (StateCell). A binary from another version could lay the state out differently:
 // refuse it rather than read the wrong words.
-for (const key of ['statusWord', 'permitsCell', 'parkedCell', 'sleepersWord', 'workersWord', 'partitionWord', 'maxPermits'] as const) {
+for (const key of ['statusWord', 'permitsCell', 'queuedCell', 'sleepersWord', 'workersWord', 'partitionWord', 'maxPermits'] as const) {
   if (typeof layout[key] !== 'number') {
     throw new Error(`worker-waker: the native binary does not match this version of the package (layout.${key})`);
   }
 }
 const STATUS = layout.statusWord;
-// The permit and parked counters are 32-bit cells, read and written through a Uint32Array (never
+// The permit and queued counters are 32-bit cells, read and written through a Uint32Array (never
 // as 64-bit words, by JS or C++), so their fast paths compute on plain Numbers, not BigInts.
 const PERMITS = layout.permitsCell;
-const PARKED = layout.parkedCell;
+const QUEUED = layout.queuedCell;
 const MAX_PERMITS = layout.maxPermits;
 const SLEEPERS = layout.sleepersWord;
 const WORKERS = layout.workersWord;
@@ -75,7 +76,7 @@ export let isWorkerWaker: (value: unknown) => value is WorkerWaker;
  */
 export class WorkerWaker {
   readonly #state: StateView;
-  /** The same buffer as 32-bit cells, for the permit and parked counters. */
+  /** The same buffer as 32-bit cells, for the permit and queued counters. */
   readonly #cells: Uint32Array;
 
   static {
@@ -425,21 +426,13 @@ export class WorkerWaker {
    */
   tryAcquire(): boolean {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'tryAcquire');
-    const cells = this.#cells;
-    // Waker::TryAcquire in JS: a sequentially consistent compare-and-swap loop on the permit
-    // cell, which orders this thread after the releaser of the permit it takes.
-    let current = Atomics.load(cells, PERMITS);
-    while (current !== 0) {
-      const seen = Atomics.compareExchange(cells, PERMITS, current, current - 1);
-      if (seen === current) return true;
-      current = seen;
-    }
-    return false;
+    return takePermit(this.#cells);
   }
 
   /**
    * Blocks the calling thread until it takes a permit. In a worker that is terminated while
-   * parked, returns without a permit as the worker stops (no JS runs after it).
+   * parked, returns without a permit as the worker stops (no JS runs after it), and a permit
+   * released to it meanwhile goes to the next waiter.
    * @example
    * ```js
    * const assert = require('node:assert');
@@ -453,7 +446,9 @@ export class WorkerWaker {
    */
   acquire(): void {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'acquire');
-    native.acquire(this.#state);
+    // A permit that is there is taken without entering the addon; else the core spins, then
+    // queues and parks.
+    if (!takePermit(this.#cells)) native.acquire(this.#state);
   }
 
   /**
@@ -484,9 +479,10 @@ export class WorkerWaker {
   /**
    * Waits for a permit without blocking the event loop, like `timers/promises`: resolves `true`
    * once a permit is taken, `false` when `options.timeout` ms pass first. A permit that is
-   * there now is taken at once; otherwise a native thread of the addon's own waits (never a
-   * libuv threadpool thread) and pending calls of one thread are served first-come
-   * first-served. A timeout or abort that races a grant never loses the permit.
+   * there now (with nobody queued before the call) is taken at once; otherwise the call joins
+   * the waker's FIFO wait queue, beside blocked `acquire()` callers, and the thread that
+   * releases hands the permit over and signals this event loop (no extra thread, never the
+   * libuv threadpool). A timeout or abort that races a grant never loses the permit.
    *
    * A pending call keeps the event loop alive like a timer unless `ref: false`. When the
    * thread's environment goes away (worker exit or `terminate()`, end of the process), pending
@@ -514,12 +510,13 @@ export class WorkerWaker {
    */
   acquireAsync(options?: AcquireAsyncOptions): Promise<boolean> {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'acquireAsync');
-    return acquireAsync(this.#state, options);
+    return acquireAsync(this.#state, this.#cells, options);
   }
 
   /**
-   * Adds `n` permits and wakes at most `min(n, parked threads)`; makes no system call when no
-   * thread is parked. `release(0)` does nothing.
+   * Adds `n` permits: the oldest queued waiters (blocked `acquire*` callers and pending
+   * `acquireAsync` calls, first come first served) get them directly, the rest stay for later
+   * takers. No lock and no system call when nobody is queued. 0 is a no-op.
    * @throws RangeError when `n` is not a non-negative safe integer, or permits would pass
    *   their cap of 2^31 - 1 (then nothing changes).
    * @example
@@ -539,10 +536,11 @@ export class WorkerWaker {
     const cells = this.#cells;
     checkInteger(n, 'n', 0, Number.MAX_SAFE_INTEGER);
     if (n === 0) return;
-    // Waker::Release in JS: add the permits with a sequentially consistent compare-and-swap
-    // (refusing to pass the cap), then read the parked count, also sequentially consistent:
-    // a parker counts itself before its last look at the permits, so one of the two sees the
-    // other (see Waker::WakeParked). Only when a thread is parked does the core wake it.
+    // Waker::AddToCell in JS: add the permits with a sequentially consistent compare-and-swap
+    // (refusing to pass the cap), then read the queued count, also sequentially consistent: a
+    // waiter counts itself before its last look at the permits, so one of the two sees the other
+    // (native/wait_queue.h). Only when a waiter is queued does the core take over, handing the
+    // permits from the cell to the oldest waiters before this call returns.
     let current = Atomics.load(cells, PERMITS);
     for (;;) {
       // MAX_PERMITS - current is negative only in forged state (a cell above the cap): refused.
@@ -551,7 +549,13 @@ export class WorkerWaker {
       if (seen === current) break;
       current = seen;
     }
-    if (Atomics.load(cells, PARKED) !== 0) native.wakeParked(this.#state, n);
+    if (Atomics.load(cells, QUEUED) === 0) return;
+    try {
+      native.dispatch(this.#state);
+    } catch {
+      // The header was scribbled over (the addon refuses the state): the permits are in the
+      // cell already, and the waiters' safety net takes them from there (native/wait_queue.h).
+    }
   }
 
   /**
@@ -573,7 +577,8 @@ export class WorkerWaker {
   }
 
   /**
-   * Threads parked in `acquire*` plus those registered with `registerSleeper()`.
+   * Waiters queued for a permit (threads parked in `acquire*`, pending `acquireAsync` calls) plus
+   * those registered with `registerSleeper()`.
    * @example
    * ```js
    * const assert = require('node:assert');
@@ -586,7 +591,7 @@ export class WorkerWaker {
    */
   sleepers(): number {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'sleepers');
-    return Number(Atomics.load(this.#state, SLEEPERS)) + Atomics.load(this.#cells, PARKED);
+    return Number(Atomics.load(this.#state, SLEEPERS)) + Atomics.load(this.#cells, QUEUED);
   }
 
   /**

@@ -1,277 +1,309 @@
-// Node-API glue of acquireAsync: one AsyncPort per (environment, waker state) with pending
-// calls. A port owns an AsyncWaiter (the thread that takes permits), a thread-safe function
-// that hands grants to the JS dispatcher of lib/acquire-async.ts, and a strong reference to
-// the state array, so the SharedArrayBuffer outlives the thread that reads it.
+// Node-API glue of acquireAsync: one Host per environment (JS thread). A host wraps the core's
+// AsyncHost (native/wait_queue.h: the queued calls, the ready grants, their accounting) and one
+// thread-safe function, its GrantSink: whichever thread grants a permit to a queued call
+// signals it, and the environment's event loop then hands the ready grants to the JS
+// dispatcher of lib/acquire-async.ts. No thread of ours exists; one signal serves many grants.
 //
 // Threads: everything here runs on the environment's own JS thread (the exports, the TSFN's
-// call_js and finalizer, the env cleanup hook) except Notify() and Retired(), which the waiter
-// thread calls and which only touch the TSFN. Nothing touches a napi_env from another thread.
+// call_js and finalizer, the env cleanup hook) except Signal(), which any granting thread calls
+// (under the AsyncHost's mutex) and which only touches the TSFN.
 //
-// Lifetime of a port:
-//   - created by asyncAcquire when a call must wait and no live port serves the state;
-//   - asyncCancel and asyncRef find it by id until it is finalized, also once a fresh port has
-//     replaced it as the live one of its state, so a call always reaches the port it waits on;
-//   - the waiter thread retires after AsyncWaiter::kLinger without demand and without grants in
-//     flight, and releases the TSFN;
-//     the TSFN then finalizes on the JS thread: Finalize() joins the thread and frees the port;
-//   - at environment teardown (worker exit or terminate(), end of the main thread) our cleanup
-//     hook, registered after the TSFN was made and therefore run before Node's own TSFN hook,
-//     stops and joins every waiter thread of the environment and gives back undelivered grants;
-//     Node then closes the TSFN and Finalize() frees the port. Pending promises stay pending:
-//     no JS runs any more.
+// Delivery is exact (the invariant is in wait_queue.h): call_js takes a batch of ready grants,
+// writes their call ids into the dispatcher's `ids` array and calls dispatch(n), which writes
+// into `progress[0]` how many of them it has handed to promises so far; whatever the call's outcome (an environment being terminated
+// stops JS mid-loop), the grants past that count go back to the waker.
+//
+// Dispatchers: each instance of the JS layer on a thread registers its own (dispatch, progress,
+// ids) with asyncInit and gets an index; its calls carry that index. Usually there is
+// one; a test runner that loads lib/ afresh per test file (Jest) makes several, and each must
+// get the grants of its own calls.
+//
+// Teardown: our cleanup hook, registered after the TSFN was made and therefore run before
+// Node's own TSFN hook, shuts the host down (queued calls leave their queues, ready grants go
+// back, the TSFN is never called again); Node then closes the TSFN and Finalize() frees the
+// host. Pending promises stay pending: no JS runs any more.
 #include "async_binding.h"
 
-#include <atomic>
-#include <cstdint>
-#include <functional>
+#include <algorithm>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
-#include "async_waiter.h"
 #include "binding_args.h"
-#include "waker_core.h"
+#include "wait_queue.h"
 
 namespace worker_waker {
 namespace {
 
-class AsyncPort;
+// Grants handed to JS per call_js. More wait for the next call (queued at once), so that the
+// microtasks of one batch run before the next is handed out: a thread terminated during a
+// large hand-out leaves at most one batch of resolved promises that never ran on.
+constexpr size_t kBatch = 256;
 
-struct PortKey {
-  napi_env env;
-  const void* state;
-  bool operator==(const PortKey& other) const { return env == other.env && state == other.state; }
-};
-
-struct PortKeyHash {
-  size_t operator()(const PortKey& key) const {
-    return std::hash<const void*>()(key.env) * 31 + std::hash<const void*>()(key.state);
-  }
-};
-
-// The live port of each (environment, state): the one new calls join. Each environment runs on
-// its own thread and only that thread touches its entries, so thread-local maps need no lock.
-thread_local std::unordered_map<PortKey, AsyncPort*, PortKeyHash> ports;
-// Every port of this thread not yet finalized, live or retired, by id: where asyncCancel and
-// asyncRef go.
-thread_local std::unordered_map<uint64_t, AsyncPort*> ports_by_id;
-
-// Ids are Numbers in JS, so they stay below 2^53 (kMaxSafeInteger: at one port a microsecond,
-// for 285 years).
-
-// Ids let the JS dispatcher find the queue a grant belongs to. Only uniqueness matters, which
-// fetch_add gives in any memory order: hence relaxed.
-std::atomic<uint64_t> next_port_id{1};
-
-class AsyncPort final : public AsyncWaiter::Sink {
+class Host final : public GrantSink {
  public:
-  // Makes the port, its TSFN and cleanup hook, registers it and starts its thread.
-  static AsyncPort* Create(Napi::Env env, Napi::Value stateArray, Word* words, Napi::Value dispatch) {
-    AsyncPort* port = new AsyncPort(env, words);
-    napi_status status = napi_create_reference(env, stateArray, 1, &port->state_ref_);
+  static Host* Of(napi_env env) {
+    void* data = nullptr;
+    if (napi_get_instance_data(env, &data) != napi_ok) return nullptr;
+    return static_cast<Host*>(data);
+  }
+
+  static Host* Create(Napi::Env env) {
+    Host* host = new Host(env);
+    napi_value name;
+    napi_status status = napi_create_string_utf8(env, "WorkerWaker.acquireAsync", NAPI_AUTO_LENGTH, &name);
+    // No JS function of its own (call_js finds the dispatchers); an unbounded queue (a
+    // nonblocking call never fails for space); no thread count to keep: the granting threads
+    // come and go, and Signal() only queues a call.
     if (status == napi_ok) {
-      napi_value name;
-      status = napi_create_string_utf8(env, "WorkerWaker.acquireAsync", NAPI_AUTO_LENGTH, &name);
-      if (status == napi_ok) {
-        // Unbounded queue (NonBlockingCall never fails for space) and one thread: the waiter's.
-        status = napi_create_threadsafe_function(env, dispatch, nullptr, name, 0, 1, port, Finalize,
-                                                 port, CallJs, &port->tsfn_);
-      }
+      status = napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, host, Finalize, host, CallJs,
+                                               &host->tsfn_);
     }
     if (status != napi_ok) {
-      if (port->state_ref_ != nullptr) napi_delete_reference(env, port->state_ref_);
-      delete port;
-      throw Napi::Error::New(env, "worker-waker: could not start an acquireAsync waiter");
+      delete host;
+      throw Napi::Error::New(env, "worker-waker: could not set up acquireAsync on this thread");
     }
-    // Unreferenced until a call with `ref: true` is pending (asyncRef); an idle port must not
-    // keep the process alive.
-    napi_unref_threadsafe_function(env, port->tsfn_);
-    napi_add_env_cleanup_hook(env, Cleanup, port);
-    ports[PortKey{env, words}] = port;  // replaces a retired port, which Finalize leaves alone
-    ports_by_id[port->id_] = port;
-    if (!port->waiter_.Start()) {
-      // Release the thread count the waiter would have held: the TSFN finalizes on the loop
-      // and Finalize() frees the port like after a retirement.
-      napi_release_threadsafe_function(port->tsfn_, napi_tsfn_release);
-      throw Napi::Error::New(env, "worker-waker: could not start an acquireAsync waiter thread");
-    }
-    return port;
+    // Unreferenced until a call with `ref: true` is pending (asyncRef).
+    napi_unref_threadsafe_function(env, host->tsfn_);
+    napi_add_env_cleanup_hook(env, Cleanup, host);
+    napi_set_instance_data(env, host, nullptr, nullptr);
+    return host;
   }
 
-  AsyncWaiter& waiter() { return waiter_; }
-  uint64_t id() const { return id_; }
-  napi_env env() const { return env_; }
-  const void* key() const { return key_; }
-  napi_threadsafe_function tsfn() const { return tsfn_; }
-
-  // Waiter thread.
-  bool Notify() override {
-    // napi_closing means the environment is tearing down; Node dropped our thread's count.
-    return napi_call_threadsafe_function(tsfn_, nullptr, napi_tsfn_nonblocking) == napi_ok;
+  // Registers a (dispatch, progress, ids) triple; returns its index.
+  uint32_t AddDispatcher(Napi::Env env, Napi::Value dispatch, Napi::Value progress, Napi::Value ids) {
+    if (!dispatch.IsFunction() || ArrayMemory(env, progress, napi_uint32_array, 1) == nullptr ||
+        ArrayMemory(env, ids, napi_float64_array, kBatch) == nullptr) {
+      throw Napi::TypeError::New(env, "asyncInit(dispatch, progress, ids) takes a function, a Uint32Array and a Float64Array(256)");
+    }
+    Dispatcher added;
+    napi_create_reference(env, dispatch, 1, &added.dispatch);
+    napi_create_reference(env, progress, 1, &added.progress);
+    napi_create_reference(env, ids, 1, &added.ids);
+    dispatchers_.push_back(added);
+    return static_cast<uint32_t>(dispatchers_.size() - 1);
   }
 
-  // Waiter thread, as its last act: the TSFN finalizes once its queue is empty.
-  void Retired() override { napi_release_threadsafe_function(tsfn_, napi_tsfn_release); }
+  bool HasDispatcher(uint32_t index) const { return index < dispatchers_.size(); }
+
+  void Ref(napi_env env, bool ref) {
+    if (ref) {
+      if (refs_++ == 0) napi_ref_threadsafe_function(env, tsfn_);
+    } else if (refs_ != 0 && --refs_ == 0) {
+      napi_unref_threadsafe_function(env, tsfn_);
+    }
+  }
+  AsyncHost& core() { return core_; }
+
+  // Any thread, under the AsyncHost's mutex, never after Shutdown().
+  void Signal() override { napi_call_threadsafe_function(tsfn_, nullptr, napi_tsfn_nonblocking); }
+
+  // JS thread: a call was queued on `state` (its BigUint64Array is `array`). The array stays
+  // referenced while the state has queued calls here: a node points into its memory, and a
+  // direct caller of the .node may drop the array while the call waits.
+  void PinState(napi_env env, Word* state, napi_value array) {
+    Pin& pin = pins_[state];
+    if (pin.calls++ == 0 && napi_create_reference(env, array, 1, &pin.ref) != napi_ok) pin.ref = nullptr;
+  }
+
+  // JS thread (the core frees nodes there): the last touch of `state` by one call is done.
+  void CallEnded(Word* state) override {
+    auto found = pins_.find(state);
+    if (found == pins_.end() || --found->second.calls != 0) return;
+    if (found->second.ref != nullptr) napi_delete_reference(env_, found->second.ref);
+    pins_.erase(found);
+  }
 
  private:
-  AsyncPort(napi_env env, Word* words)
-      : env_(env), key_(words), waiter_(words, this), id_(next_port_id.fetch_add(1, std::memory_order_relaxed)) {}
+  explicit Host(napi_env env) : env_(env), core_(this) {}
 
-  // JS thread: hands every ready grant to dispatch(id, n), which returns how many of them found
-  // no pending call; those go back to the waker.
-  static void CallJs(napi_env env, napi_value dispatch, void* context, void*) {
-    // env is null when Node empties the queue of a finalized TSFN: Finalize() already gave the
-    // grants back and freed the port, so `context` must not be touched.
-    if (env == nullptr || dispatch == nullptr) return;
-    AsyncPort* port = static_cast<AsyncPort*>(context);
-    uint64_t n = port->waiter_.TakeReady();
-    if (n == 0) return;
-    napi_value args[2];
+  static void CallJs(napi_env env, napi_value, void* context, void*) {
+    // env is null when Node empties the queue of a finalized TSFN: nothing left to touch.
+    if (env == nullptr) return;
+    Host* host = static_cast<Host*>(context);
+    std::vector<WaitNode*> batch;
+    host->core_.TakeReady(kBatch, &batch);
+    // One dispatch call per run of calls of the same dispatcher, in FIFO order.
+    std::vector<WaitNode*> run;
+    bool stopped = false;  // once JS was refused (the environment is stopping), nothing is handed out
+    for (size_t start = 0; start < batch.size();) {
+      size_t end = start;
+      while (end < batch.size() && batch[end]->dispatcher == batch[start]->dispatcher) ++end;
+      run.assign(batch.begin() + static_cast<std::ptrdiff_t>(start), batch.begin() + static_cast<std::ptrdiff_t>(end));
+      size_t delivered = stopped ? 0 : host->Deliver(env, run);
+      if (delivered < run.size()) stopped = true;
+      host->core_.Finish(run, delivered);
+      start = end;
+    }
+  }
+
+  // The memory of typed array `value` when it is of `type` with at least `length` elements;
+  // else nullptr. Read afresh for every batch: a direct caller of the .node may have detached
+  // or shrunk the buffer since it registered it.
+  static void* ArrayMemory(napi_env env, napi_value value, napi_typedarray_type type, size_t length) {
+    napi_typedarray_type actual;
+    size_t actualLength = 0;
+    void* data = nullptr;
+    if (napi_get_typedarray_info(env, value, &actual, &actualLength, &data, nullptr, nullptr) != napi_ok ||
+        actual != type || actualLength < length) {
+      return nullptr;
+    }
+    return data;
+  }
+
+  // Hands `run` (calls of one dispatcher, at most kBatch) to JS; returns how many were handed
+  // to promises.
+  size_t Deliver(napi_env env, const std::vector<WaitNode*>& run) {
+    // Copied out: JS run by the call below may register another dispatcher (the vector grows).
+    const Dispatcher target = dispatchers_[run.front()->dispatcher];
+    napi_value dispatch;
+    napi_value progressArray;
+    napi_value idsArray;
+    napi_value count;
     napi_value recv;
-    napi_value result = nullptr;
-    napi_status status = napi_create_double(env, static_cast<double>(port->id_), &args[0]);
-    if (status == napi_ok) status = napi_create_double(env, static_cast<double>(n), &args[1]);
-    if (status == napi_ok) status = napi_get_undefined(env, &recv);
-    if (status == napi_ok) status = napi_call_function(env, recv, dispatch, 2, args, &result);
-    if (status == napi_ok) {
-      // Grants for calls that are gone (unreachable while the accounting holds) go back rather
-      // than vanish. Anything but a number in [0, n] counts as "all delivered".
-      double undelivered = 0;
-      if (napi_get_value_double(env, result, &undelivered) == napi_ok && undelivered >= 1 &&
-          undelivered <= static_cast<double>(n)) {
-        port->waiter_.GiveBack(static_cast<uint64_t>(undelivered));
-      }
-      return;
+    if (napi_get_reference_value(env, target.dispatch, &dispatch) != napi_ok || dispatch == nullptr ||
+        napi_get_reference_value(env, target.progress, &progressArray) != napi_ok || progressArray == nullptr ||
+        napi_get_reference_value(env, target.ids, &idsArray) != napi_ok || idsArray == nullptr ||
+        napi_create_uint32(env, static_cast<uint32_t>(run.size()), &count) != napi_ok ||
+        napi_get_undefined(env, &recv) != napi_ok) {
+      return 0;
     }
-    // Without a pending exception the dispatcher did not run (the environment is stopping and
-    // refuses to run JS), so the grants never left: give them back. An exception thrown by the
-    // dispatcher itself stays pending and Node reports it as uncaught.
-    bool thrown = false;
-    napi_is_exception_pending(env, &thrown);
-    if (!thrown) port->waiter_.GiveBack(n);
+    auto* progress = static_cast<uint32_t*>(ArrayMemory(env, progressArray, napi_uint32_array, 1));
+    auto* ids = static_cast<double*>(ArrayMemory(env, idsArray, napi_float64_array, run.size()));
+    if (progress == nullptr || ids == nullptr) return 0;
+    progress[0] = 0;
+    for (size_t i = 0; i < run.size(); ++i) ids[i] = static_cast<double>(run[i]->id);
+    // The outcome does not matter: progress says how far the dispatcher got (all of it, or less
+    // when the environment stopped JS mid-loop or refused to run it at all).
+    napi_call_function(env, recv, dispatch, 1, &count, nullptr);
+    // Read again: the dispatcher may have detached the buffer meanwhile (then nothing counts).
+    progress = static_cast<uint32_t*>(ArrayMemory(env, progressArray, napi_uint32_array, 1));
+    return progress == nullptr ? 0 : std::min<size_t>(progress[0], run.size());
   }
 
-  // JS thread, when the TSFN goes away (after retirement, or at teardown).
+  // JS thread, at environment teardown, before Node's TSFN hook.
+  static void Cleanup(void* arg) { static_cast<Host*>(arg)->core_.Shutdown(); }
+
+  // JS thread, when Node closes the TSFN (teardown).
   static void Finalize(napi_env env, void* data, void*) {
-    AsyncPort* port = static_cast<AsyncPort*>(data);
-    port->waiter_.Stop();  // joins; gives back grants that never reached JS
-    napi_remove_env_cleanup_hook(env, Cleanup, port);
-    auto found = ports.find(PortKey{port->env_, port->key_});
-    if (found != ports.end() && found->second == port) ports.erase(found);
-    ports_by_id.erase(port->id_);
-    napi_delete_reference(env, port->state_ref_);
-    delete port;
+    Host* host = static_cast<Host*>(data);
+    host->core_.Shutdown();
+    napi_remove_env_cleanup_hook(env, Cleanup, host);
+    for (Dispatcher& dispatcher : host->dispatchers_) {
+      napi_delete_reference(env, dispatcher.dispatch);
+      napi_delete_reference(env, dispatcher.progress);
+      napi_delete_reference(env, dispatcher.ids);
+    }
+    napi_set_instance_data(env, nullptr, nullptr, nullptr);
+    delete host;
   }
 
-  // JS thread, at environment teardown.
-  static void Cleanup(void* arg) {
-    AsyncPort* self = static_cast<AsyncPort*>(arg);
-    // Ask every waiter of this environment to stop first, so that their 20 ms parking slices
-    // overlap instead of adding up when the other hooks join them.
-    for (auto& entry : ports_by_id) {
-      if (entry.second->env_ == self->env_) entry.second->waiter_.RequestStop();
-    }
-    self->waiter_.Stop();
-    // Node's own TSFN hook runs next (hooks run in reverse order of registration) and calls
-    // Finalize(), which frees the port.
-  }
+  struct Dispatcher {
+    napi_ref dispatch = nullptr;
+    napi_ref progress = nullptr;  // Uint32Array: [0] calls handed to promises so far
+    napi_ref ids = nullptr;       // Float64Array of kBatch: the batch's call ids
+  };
+
+  struct Pin {
+    napi_ref ref = nullptr;
+    size_t calls = 0;
+  };
 
   napi_env env_;
-  const void* key_;
-  napi_ref state_ref_ = nullptr;
+  AsyncHost core_;
   napi_threadsafe_function tsfn_ = nullptr;
-  AsyncWaiter waiter_;
-  uint64_t id_;
+  std::vector<Dispatcher> dispatchers_;
+  std::unordered_map<Word*, Pin> pins_;  // JS thread only
+  size_t refs_ = 0;                      // JS thread only: see AsyncRef
 };
 
-AsyncPort* FindPort(napi_env env, const Word* words) {
-  auto found = ports.find(PortKey{env, words});
-  return found == ports.end() ? nullptr : found->second;
+Host& HostArg(const Napi::CallbackInfo& info) {
+  Host* host = Host::Of(info.Env());
+  if (host == nullptr) throw Napi::Error::New(info.Env(), "worker-waker: asyncInit was not called on this thread");
+  return *host;
 }
 
-// Cheap guards (with StateWordsArg, binding_args.h): lib/acquire-async.ts validates with full
-// messages; these only keep a direct caller of the .node from crashing the process.
-bool BoolArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (!info[i].IsBoolean()) {
-    throw Napi::TypeError::New(info.Env(), std::string("The \"") + name + "\" argument must be of type boolean");
-  }
-  return info[i].As<Napi::Boolean>().Value();
+// asyncInit(dispatch, progress, ids) -> the dispatcher's index. dispatch(n) resolves the calls
+// of ids[0 .. n) (a Float64Array of kBatch), oldest first, and counts them in progress[0] (a
+// Uint32Array).
+Napi::Value AsyncInit(const Napi::CallbackInfo& info) {
+  Host* host = Host::Of(info.Env());
+  if (host == nullptr) host = Host::Create(info.Env());
+  return Napi::Number::New(info.Env(), host->AddDispatcher(info.Env(), info[0], info[1], info[2]));
 }
 
-double IdArg(const Napi::CallbackInfo& info, size_t i) {
-  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), "The \"id\" argument must be of type number");
-  return info[i].As<Napi::Number>().DoubleValue();
-}
-
-// The port `id` of this environment and state, live or retired, until it is finalized; else
-// nullptr (nothing to do: that port is gone, and with it every grant it took).
-AsyncPort* PortArg(const Napi::CallbackInfo& info) {
-  Word* words = StateWordsArg(info);
-  double id = IdArg(info, 1);
-  if (!(id >= 1 && id <= kMaxSafeInteger)) return nullptr;  // not one of our ids
-  auto found = ports_by_id.find(static_cast<uint64_t>(id));
-  if (found == ports_by_id.end()) return nullptr;
-  AsyncPort* port = found->second;
-  return port->env() == static_cast<napi_env>(info.Env()) && port->key() == words ? port : nullptr;
-}
-
-// asyncAcquire(state, dispatch, wait) -> 0 when a permit was taken now; -1 when none was and
-// `wait` is false; else the id of the port that now counts one more pending call.
+// asyncAcquire(state, wait, dispatcher) -> 0 when a permit was taken now; -1 when none was and
+// `wait` is false; else the id (>= 1) of the call now queued.
 Napi::Value AsyncAcquire(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Word* words = StateWordsArg(info);
-  if (!info[1].IsFunction()) throw Napi::TypeError::New(env, "The \"dispatch\" argument must be a function");
-  bool wait = BoolArg(info, 2, "wait");
-  AsyncPort* port = FindPort(env, words);
-  bool taken = port != nullptr ? port->waiter().TryTakeNow() : Waker(words).TryAcquire();
-  if (taken) return Napi::Number::New(env, 0);
-  if (!wait) return Napi::Number::New(env, -1);
-  if (port == nullptr || !port->waiter().AddDemand()) {
-    port = AsyncPort::Create(env, info[0], words, info[1]);
-    port->waiter().AddDemand();  // a fresh waiter always accepts
+  if (!info[1].IsBoolean()) throw Napi::TypeError::New(env, "The \"wait\" argument must be of type boolean");
+  Host& host = HostArg(info);
+  double dispatcher = info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : -1;
+  if (!(dispatcher >= 0 && dispatcher < 4294967296.0) || !host.HasDispatcher(static_cast<uint32_t>(dispatcher))) {
+    throw Napi::RangeError::New(env, "The \"dispatcher\" argument must be an index returned by asyncInit");
   }
-  return Napi::Number::New(env, static_cast<double>(port->id()));
+  uint64_t id = 0;
+  switch (host.core().Acquire(words, info[1].As<Napi::Boolean>().Value(), static_cast<uint32_t>(dispatcher), &id)) {
+    case AsyncHost::Start::kTaken: return Napi::Number::New(env, 0);
+    case AsyncHost::Start::kNotTaken: return Napi::Number::New(env, -1);
+    case AsyncHost::Start::kQueued: break;
+  }
+  host.PinState(env, words, info[0]);
+  return Napi::Number::New(env, static_cast<double>(id));
 }
 
-// asyncCancel(state, id): one pending call of port `id` gave up (timeout or abort).
+// asyncCancel(id): call `id` gave up (timeout, abort). Reads no shared state header, so that a
+// scribbled state cannot make a timeout or an abort throw; unknown ids do nothing.
 Napi::Value AsyncCancel(const Napi::CallbackInfo& info) {
-  if (AsyncPort* port = PortArg(info)) port->waiter().Cancel();
-  return info.Env().Undefined();
-}
-
-// asyncRef(state, id, ref): whether port `id` keeps the event loop alive (the JS side counts
-// its pending calls made with `ref: true` and calls this when the count leaves or reaches 0).
-Napi::Value AsyncRef(const Napi::CallbackInfo& info) {
-  bool ref = BoolArg(info, 2, "ref");
-  if (AsyncPort* port = PortArg(info)) {
-    if (ref) {
-      napi_ref_threadsafe_function(info.Env(), port->tsfn());
-    } else {
-      napi_unref_threadsafe_function(info.Env(), port->tsfn());
-    }
+  Host* host = Host::Of(info.Env());
+  if (host != nullptr && info[0].IsNumber()) {
+    double id = info[0].As<Napi::Number>().DoubleValue();
+    if (id >= 1 && id <= kMaxSafeInteger) host->core().Cancel(static_cast<uint64_t>(id));
   }
   return info.Env().Undefined();
 }
 
-// asyncWaiterThreads(state): waiter threads running for `state`, in the whole process.
-Napi::Value AsyncWaiterThreads(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(AsyncWaiter::RunningThreads(StateWordsArg(info))));
+// asyncRef(ref): one more (true) or one less (false) reason for this thread's grant signal to
+// keep the event loop alive. Each instance of the JS layer calls it when its count of pending
+// calls made with `ref: true` leaves or reaches 0; the host counts the instances, so that one
+// of them going idle does not unref another's calls.
+Napi::Value AsyncRef(const Napi::CallbackInfo& info) {
+  Host* host = Host::Of(info.Env());
+  if (host != nullptr && info[0].IsBoolean()) host->Ref(info.Env(), info[0].As<Napi::Boolean>().Value());
+  return info.Env().Undefined();
 }
 
-// asyncCancelsGivingBackGrant(state): cancels on `state` whose grant was already taken and went
-// back to the waker, since its waiter threads started (a statistic: the race tests check that
-// the race happened).
+// asyncPoll(): the safety net (wait_queue.h): permits sitting in the cell of a state with a
+// call of this thread queued go to the oldest waiters.
+Napi::Value AsyncPoll(const Napi::CallbackInfo& info) {
+  if (Host* host = Host::Of(info.Env())) host->core().Poll();
+  return info.Env().Undefined();
+}
+
+// asyncPending(): calls of this thread neither delivered nor cancelled (leak tests).
+Napi::Value AsyncPending(const Napi::CallbackInfo& info) {
+  Host* host = Host::Of(info.Env());
+  return Napi::Number::New(info.Env(), host == nullptr ? 0 : static_cast<double>(host->core().Pending()));
+}
+
+// asyncCancelsGivingBackGrant(): cancels on this thread that found their grant already made and
+// gave it back (a statistic for the race tests).
 Napi::Value AsyncCancelsGivingBackGrant(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(),
-                           static_cast<double>(AsyncWaiter::CancelsGivingBackGrant(StateWordsArg(info))));
+  Host* host = Host::Of(info.Env());
+  return Napi::Number::New(info.Env(), host == nullptr ? 0 : static_cast<double>(host->core().CancelsGivingBack()));
 }
 
 }  // namespace
 
 void InitAsyncExports(Napi::Env env, Napi::Object exports) {
+  exports.Set("asyncInit", Napi::Function::New(env, AsyncInit, "asyncInit"));
+  exports.Set("asyncBatch", Napi::Number::New(env, static_cast<double>(kBatch)));
   exports.Set("asyncAcquire", Napi::Function::New(env, AsyncAcquire, "asyncAcquire"));
   exports.Set("asyncCancel", Napi::Function::New(env, AsyncCancel, "asyncCancel"));
   exports.Set("asyncRef", Napi::Function::New(env, AsyncRef, "asyncRef"));
-  exports.Set("asyncWaiterThreads", Napi::Function::New(env, AsyncWaiterThreads, "asyncWaiterThreads"));
+  exports.Set("asyncPoll", Napi::Function::New(env, AsyncPoll, "asyncPoll"));
+  exports.Set("asyncPending", Napi::Function::New(env, AsyncPending, "asyncPending"));
   exports.Set("asyncCancelsGivingBackGrant",
               Napi::Function::New(env, AsyncCancelsGivingBackGrant, "asyncCancelsGivingBackGrant"));
 }

@@ -11,7 +11,7 @@
 
 #include "async_binding.h"
 #include "binding_args.h"
-#include "parking_lot.h"
+#include "wait_queue.h"
 #include "waker_core.h"
 
 namespace worker_waker {
@@ -85,14 +85,16 @@ Napi::Value BigUint(Napi::Env env, uint64_t v) { return Napi::BigInt::New(env, v
 Napi::Value Num(Napi::Env env, uint64_t v) { return Napi::Number::New(env, static_cast<double>(v)); }
 
 // True once this thread's environment is being torn down (worker.terminate(), process.exit()).
-// Node then refuses Node-API calls that may run JS with napi_pending_exception.
+// Node then refuses Node-API calls that may run JS (those that check NAPI_PREAMBLE) with
+// napi_pending_exception. napi_strict_equals is such a call that runs nothing and allocates
+// nothing, so the probe is cheap enough to ask after every grant a parked thread receives.
 bool EnvironmentIsStopping(napi_env env) {
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return true;
-  napi_value probe;
-  napi_status status = napi_create_function(
-      env, "probe", NAPI_AUTO_LENGTH, [](napi_env, napi_callback_info) -> napi_value { return nullptr; },
-      nullptr, &probe);
+  napi_value undefined;
+  bool same = false;
+  napi_status status = napi_get_undefined(env, &undefined);
+  if (status == napi_ok) status = napi_strict_equals(env, undefined, undefined, &same);
   napi_close_handle_scope(env, scope);
   return status == napi_pending_exception;
 }
@@ -206,12 +208,9 @@ Napi::Value Release(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), waker.Release(n));
 }
 
-// The JS fast path of release() adds permits with Atomics and calls this only when a thread is
-// parked (the parked cell is not 0).
-void WakeParked(const Napi::CallbackInfo& info) {
-  Waker waker = StateArg(info);
-  waker.WakeParked(IndexArg(info, 1, "n", kMaxSafeInteger));
-}
+// The JS fast path of release() adds permits with Atomics and calls this only when it then sees
+// waiters queued (the queued cell is not 0): hands the cell's permits to the oldest waiters.
+void Dispatch(const Napi::CallbackInfo& info) { StateArg(info).Dispatch(); }
 
 // Process-wide switch for spinning before parking (benchmarks; WORKER_WAKER_SPIN=0 at start-up).
 Napi::Value SetSpinEnabled(const Napi::CallbackInfo& info) {
@@ -223,7 +222,7 @@ Napi::Value SetSpinEnabled(const Napi::CallbackInfo& info) {
 
 Napi::Value Permits(const Napi::CallbackInfo& info) { return Num(info.Env(), StateArg(info).Permits()); }
 Napi::Value Sleepers(const Napi::CallbackInfo& info) { return Num(info.Env(), StateArg(info).Sleepers()); }
-Napi::Value Parked(const Napi::CallbackInfo& info) { return Num(info.Env(), StateArg(info).Parked()); }
+Napi::Value Queued(const Napi::CallbackInfo& info) { return Num(info.Env(), StateArg(info).Queued()); }
 Napi::Value Notifies(const Napi::CallbackInfo& info) { return Num(info.Env(), StateArg(info).Notifies()); }
 void RegisterSleeper(const Napi::CallbackInfo& info) { StateArg(info).RegisterSleeper(); }
 void UnregisterSleeper(const Napi::CallbackInfo& info) { StateArg(info).UnregisterSleeper(); }
@@ -268,8 +267,8 @@ void ClearPartitionLeaf(const Napi::CallbackInfo& info) {
   waker.ClearPartitionLeaf(LeafArg(info));
 }
 
-Napi::Value ParkingSpots(const Napi::CallbackInfo& info) {
-  return Num(info.Env(), parking_lot::SpotCount());
+Napi::Value WaitQueues(const Napi::CallbackInfo& info) {
+  return Num(info.Env(), wait_queue::QueueCount());
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -297,11 +296,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"acquire", WW_VOID(Acquire)},
       {"acquireTimeout", AcquireTimeout},
       {"release", Release},
-      {"wakeParked", WW_VOID(WakeParked)},
+      {"dispatch", WW_VOID(Dispatch)},
       {"setSpinEnabled", SetSpinEnabled},
       {"permits", Permits},
       {"sleepers", Sleepers},
-      {"parked", Parked},
+      {"queued", Queued},
       {"notifies", Notifies},
       {"registerSleeper", WW_VOID(RegisterSleeper)},
       {"unregisterSleeper", WW_VOID(UnregisterSleeper)},
@@ -313,7 +312,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"partitionLeafHasWork", PartitionLeafHasWork},
       {"markPartitionLeafActive", MarkPartitionLeafActive},
       {"clearPartitionLeaf", WW_VOID(ClearPartitionLeaf)},
-      {"parkingSpots", ParkingSpots},
+      {"waitQueues", WaitQueues},
   };
 #undef WW_VOID
   for (const Entry& entry : entries) {
@@ -326,7 +325,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   layout.Set("statusWord", Num(env, kStatusWord));
   // Indices of the 32-bit cells in a Uint32Array over the state.
   layout.Set("permitsCell", Num(env, kPermitsCell));
-  layout.Set("parkedCell", Num(env, kParkedCell));
+  layout.Set("queuedCell", Num(env, kQueuedCell));
   layout.Set("sleepersWord", Num(env, kSleepersWord));
   layout.Set("partitionWord", Num(env, kPartitionWord));
   layout.Set("workersWord", Num(env, kWorkersWord));

@@ -5,24 +5,13 @@
 #include <cstring>
 #include <mutex>
 
-#include "parking_lot.h"
+#include "test_seams.h"
+#include "wait_queue.h"
 
 #if defined(_MSC_VER) && !defined(__clang__)
 #include <intrin.h>
 #endif
 
-#if defined(WORKER_WAKER_TEST_HOOKS)
-#include "test_hooks.h"
-#define WW_TEST_WINDOW(window) \
-  (test_hooks::widen != nullptr ? test_hooks::widen(test_hooks::window) : void())
-#define WW_PARK_SLICE test_hooks::parkSlice
-#define WW_TEST_COUNT_SPIN() (test_hooks::spins.fetch_add(1, std::memory_order_relaxed))
-#else
-// The production build: no seams, identical code.
-#define WW_TEST_WINDOW(window) ((void)0)
-#define WW_TEST_COUNT_SPIN() ((void)0)
-#define WW_PARK_SLICE kParkSlice
-#endif
 
 namespace worker_waker {
 
@@ -119,7 +108,7 @@ void SpinBackoff::Record(bool foundPermit) {
 }
 
 static_assert(alignof(Cell) <= alignof(Word) && kCellsWord * 2 == kPermitsCell &&
-                  kParkedCell == kPermitsCell + 1,
+                  kQueuedCell == kPermitsCell + 1,
               "the two cells fill word kCellsWord exactly");
 
 void Waker::Format(Word* words) {
@@ -131,7 +120,7 @@ void Waker::Format(Word* words) {
   }
   Waker waker(words);
   waker.cell(kPermitsCell).store(0, std::memory_order_relaxed);
-  waker.cell(kParkedCell).store(0, std::memory_order_relaxed);
+  waker.cell(kQueuedCell).store(0, std::memory_order_relaxed);
   words[kHeaderWord].store(kHeader, std::memory_order_release);
 }
 
@@ -212,11 +201,11 @@ int Waker::SummarySelect(unsigned nearest) const {
 
 bool Waker::TryAcquire() {
   Cell& permits = cell(kPermitsCell);
-  // seq_cst load: a parker calls this after incrementing the parked cell; see WakeParked.
+  // seq_cst load: a waiter calls this after counting itself in the queued cell (wait_queue.h).
   uint32_t current = permits.load(std::memory_order_seq_cst);
   while (current != 0) {
     // seq_cst success: acquires what the releaser wrote before releasing, and keeps the order
-    // with the parked cell. On failure `current` is reloaded; relaxed is enough as we only retry.
+    // with the queued cell. On failure `current` is reloaded; relaxed is enough as we only retry.
     if (permits.compare_exchange_weak(current, current - 1, std::memory_order_seq_cst,
                                       std::memory_order_relaxed)) {
       return true;
@@ -225,73 +214,54 @@ bool Waker::TryAcquire() {
   return false;
 }
 
-void Waker::AddPermits(uint64_t n) {
+bool Waker::CellHasRoomFor(uint64_t n) const {
+  // seq_cst like every access to the cell; only a first check (AddToCell re-checks).
+  uint32_t current = cell(kPermitsCell).load(std::memory_order_seq_cst);
+  // `current` above the cap only in forged state; test it first, or the subtraction wraps.
+  return current <= kMaxPermits && n <= kMaxPermits - current;
+}
+
+bool Waker::AddToCell(uint64_t n, bool saturate) {
   Cell& permits = cell(kPermitsCell);
-  // An edge or a give-back cannot be refused, and a plain fetch_add could wrap the 32-bit cell
-  // (after which TryAcquire would see 0 or garbage for ever): saturate at kMaxPermits instead.
   // Relaxed: only a first guess; the seq_cst compare-and-swap below checks it.
   uint32_t current = permits.load(std::memory_order_relaxed);
   uint32_t next;
   do {
-    // At the cap (or above it: a forged state) the value stays as it is, but the CAS still
-    // writes it, so this call orders before WakeParked's load exactly like an addition.
-    next = current >= kMaxPermits || n >= kMaxPermits - current
-               ? std::max(current, kMaxPermits)
-               : current + static_cast<uint32_t>(n);
-    // seq_cst success: the releaser half of the permits/parked handshake (store->load, see
-    // WakeParked), and what a TryAcquire that takes one of these permits synchronizes with.
-    // Relaxed failure: `current` is only reloaded for the next try.
+    bool fits = current <= kMaxPermits && n <= kMaxPermits - current;
+    if (!fits && !saturate) return false;
+    // A plain fetch_add could wrap the 32-bit cell (after which TryAcquire would see 0 or
+    // garbage for ever): saturate at kMaxPermits instead. At the cap (or above it: a forged
+    // state) the value stays as it is, but the CAS still writes it, so this call orders before
+    // the queued load that follows exactly like an addition.
+    next = fits ? current + static_cast<uint32_t>(n) : std::max(current, kMaxPermits);
+    // seq_cst success: the releaser half of the permits/queued handshake (wait_queue.h), and
+    // what a TryAcquire that takes one of these permits synchronizes with. Relaxed failure:
+    // `current` is only reloaded for the next try.
   } while (!permits.compare_exchange_weak(current, next, std::memory_order_seq_cst,
                                           std::memory_order_relaxed));
-  WakeParked(n);
-}
-
-bool Waker::Release(uint64_t n) {
-  if (n == 0) return true;
-  Cell& permits = cell(kPermitsCell);
-  // Relaxed: only a first guess; the seq_cst compare-and-swap below checks it.
-  uint32_t current = permits.load(std::memory_order_relaxed);
-  do {
-    // `current` above the cap only in forged state; test it first, or the subtraction wraps.
-    if (current > kMaxPermits || n > kMaxPermits - current) return false;
-    // seq_cst success for the same reason as AddPermits; relaxed failure only retries.
-  } while (!permits.compare_exchange_weak(current, current + static_cast<uint32_t>(n),
-                                          std::memory_order_seq_cst, std::memory_order_relaxed));
-  WakeParked(n);
   return true;
 }
 
-void Waker::WakeParked(uint64_t n) {
-  // The sleepers/permits handshake (store->load on both sides, so both are seq_cst):
-  //   releaser                       parker (holds the spot's mutex)
-  //   permits += n                   parked += 1
-  //   load parked                    load permits (TryAcquire)
-  // In the single total order of seq_cst operations one of the two loads comes last and sees
-  // the other side's write: either the parker finds the permit, or we see parked > 0 and go
-  // through the spot's mutex below. The Rust original used relaxed/acq-rel here, which lets
-  // both loads miss on ARM64.
-  uint64_t parked = cell(kParkedCell).load(std::memory_order_seq_cst);
-  if (parked == 0) return;  // nobody parked: no lock, no system call
-  ParkingSpot* spot = parking_lot::Visit(key());
-  if (spot == nullptr) return;  // the last parker left meanwhile
-  {
-    // Closes the lost-wakeup window of the original (which notified without the mutex): a
-    // parker holds this mutex from its parked += 1 until its wait releases it atomically, so
-    // once we own it every counted parker is inside wait() and our notify cannot fall into
-    // the gap between its last check and its wait.
-    std::lock_guard<std::mutex> barrier(spot->mutex);
+void Waker::CountQueued(int delta) {
+  Cell& queued = cell(kQueuedCell);
+  if (delta > 0) {
+    // seq_cst: the waiter half of the permits/queued handshake (wait_queue.h).
+    queued.fetch_add(static_cast<uint32_t>(delta), std::memory_order_seq_cst);
+    return;
   }
-  // Notify outside the mutex so the woken thread does not wake up only to block on it.
-  uint64_t wakes = std::min(n, parked);
-  // Relaxed: a statistic for tests and benchmarks, ordered with nothing.
-  word(kNotifiesWord).fetch_add(wakes, std::memory_order_relaxed);
-  if (wakes >= parked) {
-    spot->wakeup.notify_all();
-  } else {
-    for (uint64_t i = 0; i < wakes; ++i) spot->wakeup.notify_one();
+  // Stops at 0 instead of wrapping: a cell scribbled to 0 must not read as 4 billion waiters.
+  // seq_cst success keeps one order with the releasers' loads; failure only retries.
+  uint32_t current = queued.load(std::memory_order_seq_cst);
+  while (current != 0 && !queued.compare_exchange_weak(current, current - 1, std::memory_order_seq_cst,
+                                                       std::memory_order_relaxed)) {
   }
-  parking_lot::Leave(key(), spot);
 }
+
+void Waker::AddPermits(uint64_t n) { wait_queue::Deliver(*this, n, true); }
+
+bool Waker::Release(uint64_t n) { return wait_queue::Deliver(*this, n, false); }
+
+void Waker::Dispatch() { wait_queue::Dispatch(*this); }
 
 bool Waker::SpinForPermit() {
   if (!SpinEnabled()) return false;
@@ -316,55 +286,12 @@ bool Waker::SpinForPermit() {
 WaitResult Waker::Acquire(const std::chrono::steady_clock::time_point* deadline,
                           const std::function<bool()>& interrupted) {
   if (TryAcquire()) return WaitResult::kAcquired;
-  // A spinning thread is not counted as parked, so a release that lands meanwhile skips the
-  // mutex and the notify entirely. Skipped for a zero timeout, which must not wait at all.
+  // A spinning thread is not queued, so a release that lands meanwhile takes no lock and makes
+  // no system call. Skipped for a zero timeout, which must not wait at all.
   if ((deadline == nullptr || *deadline > std::chrono::steady_clock::now()) && SpinForPermit()) {
     return WaitResult::kAcquired;
   }
-  using Clock = std::chrono::steady_clock;
-  ParkingSpot* spot = parking_lot::Enter(key());
-  WaitResult result;
-  {
-    std::unique_lock<std::mutex> lock(spot->mutex);
-    // seq_cst: the parker half of the handshake described in WakeParked.
-    cell(kParkedCell).fetch_add(1, std::memory_order_seq_cst);
-    for (;;) {
-      if (TryAcquire()) {
-        result = WaitResult::kAcquired;
-        break;
-      }
-      Clock::time_point now = Clock::now();
-      if (deadline != nullptr && now >= *deadline) {
-        result = WaitResult::kTimedOut;  // TryAcquire just failed: that was the last try
-        break;
-      }
-      Clock::time_point wakeAt = now + WW_PARK_SLICE;
-      if (deadline != nullptr && *deadline < wakeAt) wakeAt = *deadline;
-      WW_TEST_WINDOW(kBeforeWait);  // the lost-wakeup window: last check done, not yet waiting
-      if (spot->wakeup.wait_until(lock, wakeAt) == std::cv_status::timeout && interrupted) {
-        // Probe outside the mutex: the probe may call into the host (Node-API).
-        lock.unlock();
-        bool stop = interrupted();
-        lock.lock();
-        if (stop) {
-          result = WaitResult::kInterrupted;
-          break;
-        }
-      }
-    }
-    // seq_cst keeps the count exact for the releasers' loads; we still hold the mutex, so no
-    // releaser can be between its barrier and its notify for us.
-    cell(kParkedCell).fetch_sub(1, std::memory_order_seq_cst);
-  }
-  parking_lot::Leave(key(), spot);
-  // A timed-out wait tries once more, after leaving (the original did not): a permit released
-  // after the loop's last TryAcquire wakes nobody (we wait no more, and once parked is back to
-  // 0 the releaser does not even notify), so without this try we would time out beside it.
-  if (result == WaitResult::kTimedOut) {
-    WW_TEST_WINDOW(kAfterTimeout);  // a release here wakes nobody; only the try below sees it
-    if (TryAcquire()) result = WaitResult::kAcquired;
-  }
-  return result;
+  return wait_queue::WaitBlocked(*this, deadline, interrupted);
 }
 
 // ---- counters -----------------------------------------------------------------------------
@@ -381,7 +308,7 @@ uint64_t Waker::DecrementToZero(Word& counter) {
 }
 
 uint64_t Waker::Sleepers() const {
-  return word(kSleepersWord).load(std::memory_order_seq_cst) + Parked();
+  return word(kSleepersWord).load(std::memory_order_seq_cst) + Queued();
 }
 
 void Waker::RegisterSleeper() { word(kSleepersWord).fetch_add(1, std::memory_order_seq_cst); }

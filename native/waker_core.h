@@ -9,11 +9,15 @@
 // (TryAcquire / Acquire) and then read the summary to find work. A permit released before
 // anyone waits is remembered, so no wakeup is lost.
 //
+// Waiting: Acquire (and acquireAsync) that find no permit join the state's FIFO wait queue
+// (native/wait_queue.h), and a release hands its permits to the oldest waiters directly.
+//
 // Memory ordering: everything a thread wrote before Release() (or before a Mark* that added a
-// permit) is visible to the thread whose TryAcquire/Acquire takes that permit: both sides touch
-// the permit counter with sequentially consistent read-modify-writes. The two store->load
-// handshakes of the design (permits vs parked; summary bit vs signal word) use seq_cst
-// operations on both sides; each one says why at its definition in waker_core.cc.
+// permit) is visible to the thread whose TryAcquire/Acquire takes that permit: either both sides
+// touch the permit counter with sequentially consistent read-modify-writes, or the permit is
+// handed over under the queue's mutex. The two store->load handshakes of the design (permits vs
+// queued; summary bit vs signal word) use seq_cst operations on both sides; each one says why at
+// its definition (wait_queue.h, waker_core.cc).
 //
 // Lifetime: the state lives in caller-provided memory (a SharedArrayBuffer in Node). A Waker is a
 // view over it and owns nothing; the memory must outlive every call in flight on it.
@@ -31,7 +35,7 @@ using Word = std::atomic<uint64_t>;
 static_assert(sizeof(Word) == sizeof(uint64_t), "a shared word must be a plain 64-bit word");
 static_assert(Word::is_always_lock_free,
               "JS Atomics and C++ must share lock-free 64-bit atomics on the same address");
-// The permit and parked counters are 32-bit cells, so that JS reaches them with an Int32Array-
+// The permit and queued counters are 32-bit cells, so that JS reaches them with an Int32Array-
 // sized Atomics operation on plain Numbers instead of a BigInt per call (lib/waker.ts).
 using Cell = std::atomic<uint32_t>;
 static_assert(sizeof(Cell) == sizeof(uint32_t), "a shared cell must be a plain 32-bit word");
@@ -46,7 +50,7 @@ enum StateWord : size_t {
   kStatusWord = 16,       // summary bits + control flags
   kCellsWord = 32,        // the two 32-bit cells below; never accessed as one 64-bit word
   kSleepersWord = 48,     // sleepers registered by RegisterSleeper
-  kNotifiesWord = 49,     // condition-variable notifications issued so far (a statistic)
+  kNotifiesWord = 49,     // blocked waiters woken by a grant so far (a statistic)
   kWorkersWord = 64,      // RegisterWorker count
   kPartitionWord = 80,    // cached partition summary (bit i = leaf start+i has work)
   kStateWords = 96,
@@ -57,13 +61,14 @@ constexpr size_t kStateBytes = kStateWords * sizeof(uint64_t);
 // Every access to them, from C++ and from JS, is 32 bits wide: no mixed-size access anywhere.
 enum StateCell : size_t {
   kPermitsCell = 2 * kCellsWord,   // byte 256: available permits
-  kParkedCell = 2 * kCellsWord + 1,  // byte 260: threads inside Acquire's slow path; read by
-                                     // every Release, so it shares the permits line
+  kQueuedCell = 2 * kCellsWord + 1,  // byte 260: waiters in the state's wait queues (blocked and
+                                     // async); read by every release, so it shares the line
 };
 
 constexpr uint32_t kMagic = 0x524b5757;  // "WWKR" little-endian
 // 2: permits and parked moved from 64-bit words 32 and 33 to the 32-bit cells of word 32.
-constexpr uint32_t kLayoutVersion = 2;
+// 3: the parked cell became the queued cell (it counts async waiters too, and no woken thread).
+constexpr uint32_t kLayoutVersion = 3;
 constexpr uint64_t kHeader = uint64_t{kMagic} | (uint64_t{kLayoutVersion} << 32);
 
 constexpr unsigned kSummaryBitCount = 62;
@@ -117,8 +122,9 @@ void SetSpinEnabled(bool enabled);
 bool SpinEnabled();
 
 // How long a parked thread sleeps before it looks again at its interrupt probe (in Node: "is my
-// worker being terminated?"). 20 ms keeps worker.terminate() of a parked worker well under
-// 100 ms while a parked thread wakes only 50 times a second.
+// worker being terminated?") and at the permit cell (the safety net of wait_queue.h). 20 ms
+// keeps worker.terminate() of a parked worker well under 100 ms while a parked thread wakes
+// only 50 times a second.
 constexpr std::chrono::milliseconds kParkSlice{20};
 
 class Waker {
@@ -149,29 +155,46 @@ class Waker {
 
   bool TryAcquire();
   // Blocks until a permit is taken, `timeout` passes (if given), or `interrupted()` returns
-  // true (polled every kParkSlice). A timed-out wait tries once more before giving up.
+  // true (polled every kParkSlice, and once after a grant: a thread that is going away passes
+  // its permit on). Tries the cell, then spins, then queues (wait_queue::WaitBlocked). A
+  // timed-out wait tries once more before giving up.
   WaitResult Acquire(const std::chrono::steady_clock::time_point* deadline,
                      const std::function<bool()>& interrupted);
-  // Adds n permits and wakes at most min(n, parked) threads; no system call when none is
-  // parked. False (and nothing changed) when permits would pass kMaxPermits.
+  // Adds n permits: the oldest queued waiters get them directly, the rest go to the cell; no
+  // lock and no system call when nobody is queued. False (and nothing changed) when the cell
+  // would pass kMaxPermits.
   bool Release(uint64_t n);
-  // Gives back n permits taken earlier by someone who could not use them (the acquireAsync
-  // waiter, for calls that gave up), waking like Release. Never refused: permits stop at
-  // kMaxPermits, and any beyond it are dropped (only 2^31 - 1 permits left untaken can do that).
+  // Gives back n permits taken earlier by someone who could not use them (an interrupted
+  // waiter, an acquireAsync grant that found no call), like Release. Never refused: permits
+  // stop at kMaxPermits (only 2^31 - 1 permits left untaken can drop any).
   void ReturnPermits(uint64_t n) { AddPermits(n); }
-  // The second half of a release whose permits were added by someone else (the JS fast path
-  // adds them with Atomics): wakes at most min(n, parked) parked threads, no system call when
-  // none is parked.
-  void WakeParked(uint64_t n);
+  // The second half of a release whose permits were added to the cell by someone else (the JS
+  // fast path adds them with Atomics, then sees queued != 0): hands cell permits to waiters.
+  void Dispatch();
   uint64_t Permits() const { return cell(kPermitsCell).load(std::memory_order_seq_cst); }
 
   uint64_t Sleepers() const;
   void RegisterSleeper();
   void UnregisterSleeper();
-  uint64_t Parked() const { return cell(kParkedCell).load(std::memory_order_seq_cst); }
-  // How many parked threads Release has notified so far: the system calls it made. Relaxed: a
+  // Waiters in the state's wait queues, all copies of the addon together. seq_cst: the load of
+  // the handshake in wait_queue.h.
+  uint32_t Queued() const { return cell(kQueuedCell).load(std::memory_order_seq_cst); }
+  // How many blocked waiters a grant has woken so far: the wake system calls made. Relaxed: a
   // statistic, ordered with nothing.
   uint64_t Notifies() const { return word(kNotifiesWord).load(std::memory_order_relaxed); }
+
+  // For the wait queue (wait_queue.cc), under the state's queue mutex.
+  // One waiter more (+1) or less (-1) in the queued cell; never below 0 (a scribbled cell).
+  void CountQueued(int delta);
+  // Relaxed: a statistic, ordered with nothing (see Notifies()).
+  void CountNotify() { word(kNotifiesWord).fetch_add(1, std::memory_order_relaxed); }
+  // Adds n permits to the cell: saturating at kMaxPermits, or refusing (false, nothing
+  // changed) when the cell would pass it.
+  bool AddToCell(uint64_t n, bool saturate);
+  // Whether the cell can take n more permits without passing kMaxPermits (a first check; the
+  // addition itself re-checks).
+  bool CellHasRoomFor(uint64_t n) const;
+  Word* words() const { return words_; }
 
   uint64_t RegisterWorker();
   uint64_t UnregisterWorker();
@@ -197,8 +220,8 @@ class Waker {
   // Sets `bits` in the status word with one fetch_or and adds one permit per newly set bit.
   void SetFlags(uint64_t bits);
   void ClearFlags(uint64_t bits);
-  // Adds n permits, stopping at kMaxPermits (an edge or a give-back cannot be refused), and
-  // wakes like Release.
+  // Adds n permits like Release, stopping at kMaxPermits (an edge or a give-back cannot be
+  // refused).
   void AddPermits(uint64_t n);
   // Polls for a permit for up to kSpinBudget (see above); true when it took one.
   bool SpinForPermit();

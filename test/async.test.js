@@ -143,7 +143,7 @@ describe('single thread', () => {
     const call = waker.acquireAsync();
     expect(waker.permits()).toBe(1); // taken synchronously
     await expect(call).resolves.toBe(true);
-    expect(waker.sleepers()).toBe(0); // no waiter thread parked for it
+    expect(waker.sleepers()).toBe(0); // nothing queued for it
   });
 
   test('timeout: resolves false after the timeout and leaves a later permit alone', async () => {
@@ -152,14 +152,14 @@ describe('single thread', () => {
     await expect(within(waker.acquireAsync({ timeout: 60 }), 5000, 'timed call')).resolves.toBe(false);
     expect(Date.now() - started).toBeGreaterThanOrEqual(55);
     waker.release(1);
-    // The waiter thread may still be parked for a moment; it must not keep the permit.
+    // The call left the queue: it must not take the permit.
     await sleep(60);
     expect(waker.permits()).toBe(1);
   });
 
   test('a timeout past the 2^31-1 ms a timer can hold re-arms until it has all passed', async () => {
     // Fake timers: a setTimeout longer than 2^31-1 ms would fire after 1 ms in Node, so the call
-    // arms at most that much at a time. The waiter thread and its hand-overs stay real.
+    // arms at most that much at a time. The queue and its hand-overs stay real.
     const MAX_TIMER = 2 ** 31 - 1;
     const waker = new WorkerWaker();
     jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask', 'performance', 'Date'] });
@@ -184,7 +184,7 @@ describe('single thread', () => {
     }
     waker.release(1);
     await sleep(60);
-    expect(waker.permits()).toBe(1); // the call gave up for good: the waiter leaves the permit
+    expect(waker.permits()).toBe(1); // the call gave up for good: the permit stays
   });
 
   test('timeout 0 takes a permit that is there, else resolves false at once', async () => {
@@ -248,33 +248,31 @@ describe('single thread', () => {
   });
 
   test('many permits at once resolve many calls, in order, with one dispatch in one turn of the event loop', async () => {
-    // Every hand-over from the waiter thread is a dispatch(id, n) call on this thread; count
-    // them by wrapping the dispatcher on its way into the addon. Node's thread-safe function
-    // runs every queued hand-over in one turn anyway, so the turn alone proves no batching:
-    // the count does (one wake of the loop, one call, n = 64).
+    // Every hand-over is a dispatch(ids) call on this thread. A fresh copy of the JS layer
+    // (jest.isolateModules) registers its own dispatcher with the addon on its first call:
+    // wrapping asyncInit meanwhile counts that dispatcher's calls. One release(64) must reach
+    // JS as one signal and one call with 64 ids.
     const dispatches = [];
-    const wrapped = new WeakMap();
-    const countDispatches = (dispatch) => {
-      if (!wrapped.has(dispatch)) {
-        wrapped.set(dispatch, (id, n) => {
-          dispatches.push(n);
-          return dispatch(id, n);
-        });
-      }
-      return wrapped.get(dispatch);
-    };
-    const asyncAcquire = native.asyncAcquire;
-    native.asyncAcquire = (state, dispatch, wait) => asyncAcquire(state, countDispatches(dispatch), wait);
+    const asyncInit = native.asyncInit;
+    native.asyncInit = (dispatch, progress, ids) =>
+      asyncInit((n) => {
+        dispatches.push(n);
+        dispatch(n);
+      }, progress, ids);
+    let FreshWaker;
     try {
-      await manyAtOnce();
+      jest.isolateModules(() => {
+        FreshWaker = require('..').WorkerWaker;
+      });
+      await manyAtOnce(FreshWaker);
     } finally {
-      native.asyncAcquire = asyncAcquire;
+      native.asyncInit = asyncInit;
     }
     expect(dispatches).toEqual([64]);
   });
 
-  async function manyAtOnce() {
-    const waker = new WorkerWaker();
+  async function manyAtOnce(Waker) {
+    const waker = new Waker();
     let turn = 0;
     let turnEndScheduled = false;
     const seen = [];
@@ -290,7 +288,7 @@ describe('single thread', () => {
         }),
       );
     }
-    await waitFor(() => waker.sleepers() > 0, 5000, 'the waiter thread to park');
+    await waitFor(() => waker.sleepers() > 0, 5000, 'the calls to be queued');
     waker.release(64);
     await within(Promise.all(calls), 5000, '64 calls');
     expect(seen.map(({ i }) => i)).toEqual(Array.from({ length: 64 }, (_, i) => i));
@@ -344,8 +342,7 @@ describe('threads', () => {
     const released = nextMessage(releaser);
 
     const outcomes = { acquired: 0, aborted: 0, timedOut: 0, timedOutAtOnce: 0 };
-    const wakerState = new BigUint64Array(waker.buffer);
-    const givenBackBefore = native.asyncCancelsGivingBackGrant(wakerState); // 0: no waiter yet
+    const givenBackBefore = native.asyncCancelsGivingBackGrant();
     let issued = 0;
     const live = new Set();
     const issue = () => {
@@ -393,12 +390,10 @@ describe('threads', () => {
     await within(Promise.all(calls), 5000, 'all calls to settle');
     const { acquired, aborted, timedOut, timedOutAtOnce } = outcomes;
     expect(acquired + aborted + timedOut + timedOutAtOnce).toBe(issued);
-    // A grant the waiter thread took for a call that gave up goes back within a parking slice.
-    await waitFor(() => acquired + waker.permits() === total, 2000, 'conservation').catch(() => {});
+    // A grant made for a call that gave up went back at once, in its cancel.
     await sleep(50); // and nothing more arrives afterwards
     expect({ seed, conserved: acquired + waker.permits() }).toEqual({ seed, conserved: total });
-    // Read while the waiter still lingers (it keeps the count until its thread exits).
-    const givenBack = native.asyncCancelsGivingBackGrant(wakerState) - givenBackBefore;
+    const givenBack = native.asyncCancelsGivingBackGrant() - givenBackBefore;
     expect(aborted + timedOut).toBeGreaterThan(2000); // thousands of calls gave up after waiting
     expect(givenBack).toBeGreaterThan(20); // and some lost the race with their grant (~100-300 here)
     expect(acquired).toBeGreaterThan(500);
@@ -421,34 +416,42 @@ describe('threads', () => {
     expect(report.permits).toEqual([0, 0, 0, 0]);
   }, 70_000);
 
-  test('a waiter never retires with a grant in flight: the grant reaches the next call, no permit lost', async () => {
-    const result = await runChild('stale-port', { timeoutMs: 10_000 });
+  test('a call that times out with its grant on the way passes the grant to the next call, no permit lost', async () => {
+    const result = await runChild('grant-in-flight', { timeoutMs: 10_000 });
     expect(result).toMatchObject({ code: 0, signal: null, stderr: '' });
     const report = JSON.parse(result.stdout);
     const acquired = [report.first, report.second].filter(Boolean).length;
     expect({ conserved: acquired + report.permits }).toEqual({ conserved: report.released });
-    // The first call timed out with its grant in flight; the grant passed to the second call,
-    // which joined the same waiter (it had not retired).
-    const [firstPort, secondPort] = report.ports;
-    expect(firstPort).toBeGreaterThan(0);
-    expect(report).toEqual({ released: 1, ports: [firstPort, firstPort], first: false, second: true, permits: 0 });
+    // The first call timed out with its grant made but not yet handed out (its loop was busy);
+    // its cancel gave the permit back, straight to the second call, queued meanwhile.
+    expect(report).toEqual({ released: 1, first: false, second: true, permits: 0 });
   });
 
-  test('grants that the dispatcher reports undelivered go back to the waker', async () => {
-    // The addon's half of "no permit vanishes": dispatch(id, n) returns how many of the n grants
-    // found no pending call, and the addon gives those back. Driven here through the addon
-    // directly, with a dispatcher that has no calls at all.
+  test('grants that a dispatcher did not hand to promises go back to the waker', async () => {
+    // The addon's half of "no permit vanishes": dispatch(ids) counts in progress[0] the calls it
+    // resolved, and the addon gives back the grants past that count (what happens when a
+    // terminated thread stops the dispatcher midway). Driven through the addon directly, with a
+    // dispatcher that hands out one grant of three.
     const waker = new WorkerWaker();
     const state = new BigUint64Array(waker.buffer);
+    const progress = new Uint32Array(1);
+    const batch = new Float64Array(native.asyncBatch);
     const seen = [];
-    const id = native.asyncAcquire(state, (port, n) => (seen.push([port, n]), n), true);
-    expect(id).toBeGreaterThan(0);
-    await waitFor(() => waker.sleepers() > 0, 5000, 'the waiter thread to park');
-    waker.release(1);
+    const index = native.asyncInit((n) => {
+      seen.push([...batch.subarray(0, n)]);
+      progress[0] = 1;
+    }, progress, batch);
+    const ids = [0, 1, 2].map(() => native.asyncAcquire(state, true, index));
+    expect(ids.every((id) => id > 0)).toBe(true);
+    expect(waker.sleepers()).toBe(3);
+    waker.release(3);
     await waitFor(() => seen.length === 1, 5000, 'the dispatch');
-    expect(seen).toEqual([[id, 1]]);
-    await waitFor(() => waker.permits() === 1, 2000, 'the permit to come back').catch(() => {});
-    expect(waker.permits()).toBe(1);
+    expect(seen).toEqual([ids]);
+    expect({ permits: waker.permits(), queued: waker.sleepers(), pending: native.asyncPending() }).toEqual({
+      permits: 2,
+      queued: 0,
+      pending: 0,
+    });
   });
 });
 
@@ -467,6 +470,12 @@ describe('lifetime (child processes)', () => {
     expect(result.stdout).toMatch(/^resolved false after \d+ ms\n$/);
   });
 
+  test('two instances of the JS layer on one thread: one going idle does not unref the other\'s calls', async () => {
+    const result = await runChild('two-layers');
+    expect(result).toMatchObject({ code: 0, signal: null, stderr: '' });
+    expect(result.stdout).toBe('second resolved true\nfirst resolved true\n');
+  });
+
   test('ref: false lets the process exit with calls pending', async () => {
     const result = await runChild('unref');
     expect(result).toMatchObject({ code: 0, signal: null, stderr: '' });
@@ -480,44 +489,42 @@ describe('lifetime (child processes)', () => {
     expect(result.stdout).toBe("ref'd resolved true\nexit\n");
   });
 
-  test('process.exit() with calls pending and the waiter parked exits cleanly', async () => {
+  test('process.exit() with calls pending exits cleanly', async () => {
     const result = await runChild('process-exit', { timeoutMs: 5000 });
     expect(result).toMatchObject({ code: 0, signal: null, stdout: 'exiting\n', stderr: '' });
   });
 
-  test('the end of the main thread with unref\'d calls pending and the waiter parked: no hang, no crash', async () => {
+  test('the end of the main thread with unref\'d calls pending: no hang, no crash', async () => {
     const result = await runChild('natural-end', { timeoutMs: 5000 });
     expect(result).toMatchObject({ code: 0, signal: null, stderr: '' });
-    expect(result.stdout).toBe('exit with 1 parked\n');
+    expect(result.stdout).toBe('exit with 16 queued\n');
   });
 
-  test('a worker whose event loop ends with calls pending: its waiter is joined, its grants come back', async () => {
-    // The worker's waiter took 5 permits for its calls while the worker's loop was busy; then
-    // the loop ended without another turn, so no JS ever received them.
+  test('a worker whose event loop ends with calls pending: the grants it never received come back', async () => {
+    // 5 of the worker's calls were granted while its loop was busy; then the loop ended without
+    // another turn, so no JS ever received them.
     const result = await runChild('worker-natural-end', { timeoutMs: 10_000 });
     expect(result).toMatchObject({ code: 0, signal: null, stderr: '' });
     const report = JSON.parse(result.stdout);
-    expect(report).toEqual({ code: 0, threadsDuring: 1, threadsAfter: 0, resolvedInWorker: 0, permits: 5, sleepers: 0 });
+    expect(report).toEqual({ code: 0, resolvedInWorker: 0, permits: 5, sleepers: 0 });
   });
 
-  test('terminating a worker with calls pending: quick, joined, and no permit lost', async () => {
+  test('terminating a worker with calls pending: quick, no thread of ours, and no permit lost', async () => {
     const result = await runChild('terminate', { timeoutMs: 10_000 });
     expect(result).toMatchObject({ code: 0, signal: null, stderr: '' });
     const report = JSON.parse(result.stdout);
     expect(report.terminateMs).toBeLessThan(1000);
-    expect(report.threadsBefore).toEqual([0, 0]);
-    expect(report.threadsDuring).toEqual([1, 1]); // one per (JS thread, waker)
-    expect(report.threadsAfter).toEqual([0, 0]); // stopped and joined
-    expect(report.permits).toEqual([8, 3]); // what the worker's waiters took went back
-    expect(report.sleepers).toEqual([0, 0]);
+    expect(report.threadsAfter).toBe(report.threadsBefore); // the worker's own thread is gone; no other
+    expect(report.permits).toEqual([8, 3]); // what was granted to the worker's calls went back
+    expect(report.sleepers).toEqual([0, 0]); // and its calls left the queues
     expect(report.unexpected).toEqual([]);
   });
 
-  test('a worker that calls process.exit() with calls pending exits cleanly and joins', async () => {
+  test('a worker that calls process.exit() with calls pending exits cleanly; its calls leave the queues', async () => {
     const result = await runChild('worker-exit', { timeoutMs: 10_000 });
     expect(result).toMatchObject({ code: 0, signal: null, stderr: '' });
     const report = JSON.parse(result.stdout);
-    expect(report).toMatchObject({ code: 0, threadsAfter: [0, 0], messages: ['pending'] });
+    expect(report).toMatchObject({ code: 0, sleepers: [0, 0], messages: ['pending'] });
     expect(report.ms).toBeLessThan(5000);
   });
 

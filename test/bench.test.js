@@ -211,11 +211,14 @@ function expectedRowIds() {
     ...['worker-waker', 'atomics-waitAsync', 'postMessage', 'piscina'].map((id) => `async:${id}`),
     ...['worker-waker', 'atomics-waitAsync', 'postMessage'].map((id) => `asyncWaiting:${id}`),
     ...['worker-waker', 'atomics-waitAsync', 'postMessage', 'piscina'].map((id) => `asyncSameCpu:${id}`),
+    ...['wakeSoon', 'wakeLate'].flatMap((section) => ['worker-waker', 'waitAsync'].map((id) => `${section}:${id}`)),
     ...FAST_METHODS.flatMap((m) => ['worker-waker', 'binding', 'atomics-peer', 'js-probe'].map((impl) => `fastPath:${m}/${impl}`)),
     'fastPath:baseline/empty-napi',
     'fastPath:baseline/atomics-load',
   ];
-  for (let n = 1; n <= os.cpus().length; n++) {
+  // 1 .. cores, and always 1, 2 and 4 consumers (the fan-out targets).
+  const counts = new Set([...Array.from({ length: os.cpus().length }, (_, i) => i + 1), 1, 2, 4]);
+  for (const n of counts) {
     for (const impl of ['worker-waker', 'atomics-peer']) {
       ids.push(`fanout:${n}/${impl}/wakes-per-release`, `fanout:${n}/${impl}/permits-per-sec`);
     }
@@ -313,8 +316,10 @@ describe('npm run bench -- --quick', () => {
     };
     for (const r of rows) {
       const base = results.rows.find((b) => b.section === r.section && b.id === r.baseline);
-      // Fast path: round by round against the peer (both measured back to back in each round).
-      const expected = r.section === 'fastPath' ? median(r.rounds.map((v, i) => v / base.rounds[i])) : r.median / base.median;
+      // Fast path and wake: round by round against the baseline (both measured back to back in
+      // each round).
+      const paired = r.section === 'fastPath' || r.section.startsWith('wake');
+      const expected = paired ? median(r.rounds.map((v, i) => v / base.rounds[i])) : r.median / base.median;
       expect([r.section, r.id, r.ratio]).toEqual([r.section, r.id, expect.closeTo(expected, 10)]);
     }
     for (const t of results.targets) {

@@ -226,20 +226,20 @@ describe('permits', () => {
     expect(waker.permits()).toBe(0);
   });
 
-  test('release and marks make no system call when nobody is parked', () => {
+  test('release and marks make no system call when nobody is queued', () => {
     const { native } = require('../dist/binding');
     const waker = new WorkerWaker();
     const state = new BigUint64Array(waker.buffer);
-    waker.registerSleeper(); // a registered sleeper is not parked: nothing to notify
+    waker.registerSleeper(); // a registered sleeper is not queued: nothing to notify
     for (let i = 0; i < 1000; i++) {
       waker.release(3);
       waker.markActive(i % 62);
       waker.tryUnmark(i % 62);
     }
     expect(waker.permits()).toBe(4000);
-    expect(native.parked(state)).toBe(0);
+    expect(native.queued(state)).toBe(0);
     expect(native.notifies(state)).toBe(0);
-    expect(native.parkingSpots()).toBe(0);
+    expect(native.waitQueues()).toBe(0);
   });
 
   test('release(0) is a no-op; release accepts safe integers only', () => {

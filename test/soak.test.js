@@ -2,7 +2,7 @@
 // A short soak (test/soak/soak.js, ~3 s): workers and the event loop hammer a waker, its signal
 // words and a permit pool at random, with acquireAsync calls from every thread, and crowd one hot
 // signal word half of each second; the invariants (no false negative, conservation, bounded
-// waiter threads and heaps) are checked at quiet points every second and at the end. The long
+// threads and heaps) are checked at quiet points every second and at the end. The long
 // run is `npm run soak -- --seconds N` (docs/testing.md). A core whose tryUnmarkIfEmpty lost its
 // recheck fails this run (measured: at the first quiet point 11 times in 12, at the second once).
 const path = require('node:path');

@@ -1,5 +1,5 @@
 'use strict';
-// Fan-out: the main thread produces, N consumer workers (N = 1 .. cores) block in acquire().
+// Fan-out: the main thread produces, N consumer workers (N = 1 .. cores, and 1, 2, 4) block in acquire().
 // Each round has two phases:
 //   wakes per release  With all N consumers parked, release(1) and wait until the permit is
 //                      taken and all N are parked again, K times. The consumers' voluntary
@@ -142,8 +142,10 @@ async function fanoutRun(impl, n, config) {
 async function fanout(config) {
   const section = 'fanout';
   const rows = [];
+  // 1 .. cores, and always 1, 2 and 4 (the targets' consumer counts; 4 oversubscribes 2 cores).
   const cores = os.cpus().length;
-  for (let n = 1; n <= cores; n++) {
+  const counts = [...new Set([...Array.from({ length: cores }, (_, i) => i + 1), 1, 2, 4])].sort((a, b) => a - b);
+  for (const n of counts) {
     const group = [];
     for (const { impl, label } of IMPLS) {
       const result = await fanoutRun(impl, n, config);

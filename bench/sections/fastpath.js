@@ -5,7 +5,7 @@
 //   atomics-peer  the pure-JS peer (bench/peers/atomics-waker.js)
 //   js-probe      a probe, not the API: the same fast path done in JS with Atomics on the
 //                 addon's own state (its layout: the 64-bit status word, the 32-bit permit and
-//                 parked cells), without receiver or argument checks, as lib/waker.ts does it
+//                 queued cells), without receiver or argument checks, as lib/waker.ts does it
 //                 while the C++ core stays the one definition of the semantics (slow paths,
 //                 such as a wake-up, still call into C++)
 // and two baselines: the cheapest Node-API call the addon has (`isState(0)`: one type check,
@@ -55,7 +55,7 @@ const METHODS = [
     binding: 'if (native.release(w, 1)) s++;',
     probe: `{ let c = Atomics.load(cells, P); for (;;) { if (1 > MAX - c) throw new RangeError('n');
       const seen = Atomics.compareExchange(cells, P, c, c + 1); if (seen === c) break; c = seen; }
-      if (Atomics.load(cells, K) !== 0) throw new Error('probe: a sleeper would need a native wake-up'); s++; }`,
+      if (Atomics.load(cells, K) !== 0) throw new Error('probe: a queued waiter would need the addon'); s++; }`,
     prepare: () => {},
     expect: (n) => n,
     permitsAfter: (n) => n,
@@ -95,9 +95,9 @@ const METHODS = [
 
 function compile(id, statement, layout) {
   // The id in the source keeps V8 from sharing one compiled loop (and its type feedback)
-  // between cases. For the js-probe: P and K, the addon's permit and parked cells (in `cells`,
+  // between cases. For the js-probe: P and K, the addon's permit and queued cells (in `cells`,
   // a Uint32Array over the state), S its status word (in `w`), MAX the permit cap.
-  const words = `const P = ${layout.permitsCell}, K = ${layout.parkedCell}, S = ${layout.statusWord}, MAX = ${layout.maxPermits};`;
+  const words = `const P = ${layout.permitsCell}, K = ${layout.queuedCell}, S = ${layout.statusWord}, MAX = ${layout.maxPermits};`;
   const cells = id.endsWith('/probe') ? 'const cells = new Uint32Array(w.buffer);' : '';
   return new Function('native', 'w', 'n',
     `// ${id}\n'use strict';\n${words}\n${cells}\nlet s = 0;\nfor (let i = 0; i < n; i++) { ${statement} }\nreturn s;`);

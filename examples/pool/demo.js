@@ -281,7 +281,7 @@ async function main() {
     console.log('  the pool saves the message per task, and that saving dominates only when tasks keep coming');
   }
   console.log(`1 in flight: ${fmt(a.roundTrip / b.roundTrip, 2)}× piscina's round trip (not a target: each direction wakes a thread;`);
-  console.log("  results reach the main thread through acquireAsync's waiter thread, one hop more than a MessagePort)");
+  console.log('  a result wakes the main thread through its event loop, as a MessagePort does)');
 
   // The pool's own counters, for the closed-loop phases only (each round measured between two
   // moments when every worker was parked), median over the rounds.

@@ -4,7 +4,7 @@
 //     when spinning is off; 8 spins that find nothing, then 64 spin-free parks, then one spin
 //     per back-off, the back-off doubling up to 4096; a spin that pays starts afresh;
 //   - the permit cap (2^31 - 1) of the 32-bit permit cell: Release refuses to pass it, while
-//     0->1 edges and give-backs (ReturnPermits, the acquireAsync waiter's GiveBack) saturate
+//     0->1 edges and give-backs (ReturnPermits) saturate
 //     there instead of wrapping; ReturnPermits wakes a parked thread like Release;
 //   - the one last try of a timed-out Acquire: a permit released after the wait timed out (in
 //     the kAfterTimeout test window, where a release wakes nobody) is taken, exactly once.
@@ -16,7 +16,6 @@
 #include <functional>
 #include <thread>
 
-#include "../../native/async_waiter.h"
 #include "../../native/waker_core.h"
 #include "test_hooks.h"
 
@@ -135,8 +134,8 @@ void AcquireSpins() {
     Clock::time_point deadline = Clock::now() + std::chrono::seconds(10);
     CHECK(waker.Acquire(&deadline, nullptr) == ww::WaitResult::kAcquired, "no permit within 10 s");
     releaser.join();
-    CHECK(waker.Parked() == 0 && waker.Permits() == 0, "parked %" PRIu64 ", permits %" PRIu64,
-          waker.Parked(), waker.Permits());
+    CHECK(static_cast<uint64_t>(waker.Queued()) == 0 && waker.Permits() == 0, "parked %" PRIu64 ", permits %" PRIu64,
+          static_cast<uint64_t>(waker.Queued()), waker.Permits());
   });
 }
 
@@ -174,7 +173,7 @@ void PermitCap() {
     CHECK(waker.TryAcquire() && waker.Permits() == kCap - 1, "TryAcquire after saturation");
   }
 
-  gCheck = "ReturnPermits and the async waiter's GiveBack saturate instead of failing";
+  gCheck = "ReturnPermits saturates instead of failing";
   {
     State state;
     ww::Waker waker = state.waker();
@@ -183,17 +182,9 @@ void PermitCap() {
     CHECK(waker.Permits() == kCap, "ReturnPermits(2) one below the cap left %" PRIu64, waker.Permits());
     waker.ReturnPermits(5);
     CHECK(waker.Permits() == kCap, "ReturnPermits(5) at the cap left %" PRIu64, waker.Permits());
-    state.SetPermits(kCap - 1);
-    struct NoSink : ww::AsyncWaiter::Sink {
-      bool Notify() override { return false; }
-      void Retired() override {}
-    } sink;
-    ww::AsyncWaiter waiter(state.words, &sink);  // never started: GiveBack only
-    waiter.GiveBack(2);
-    CHECK(waker.Permits() == kCap, "GiveBack(2) one below the cap left %" PRIu64 " (refused?)", waker.Permits());
     state.SetPermits(10);
-    waiter.GiveBack(3);
-    CHECK(waker.Permits() == 13, "GiveBack(3) on 10 left %" PRIu64, waker.Permits());
+    waker.ReturnPermits(3);
+    CHECK(waker.Permits() == 13, "ReturnPermits(3) on 10 left %" PRIu64, waker.Permits());
   }
 
   gCheck = "ReturnPermits wakes a parked thread like Release";
@@ -209,8 +200,8 @@ void PermitCap() {
       result = waker.Acquire(&deadline, nullptr);
     });
     Clock::time_point limit = Clock::now() + std::chrono::seconds(5);
-    while (waker.Parked() == 0 && Clock::now() < limit) std::this_thread::sleep_for(std::chrono::microseconds(100));
-    CHECK(waker.Parked() == 1, "the parker did not park");
+    while (static_cast<uint64_t>(waker.Queued()) == 0 && Clock::now() < limit) std::this_thread::sleep_for(std::chrono::microseconds(100));
+    CHECK(static_cast<uint64_t>(waker.Queued()) == 1, "the parker did not park");
     waker.ReturnPermits(1);
     parker.join();
     CHECK(result == ww::WaitResult::kAcquired, "the parked thread was not woken by ReturnPermits");
@@ -246,7 +237,7 @@ void LastTryAfterTimeout() {
       gAfterTimeout = [&] {
         // The parker has left the spot (parked is 0 again), so this release notifies nobody:
         // only Acquire's own last try can take the permit before it returns.
-        CHECK(waker.Parked() == 0, "parked %" PRIu64 " in the after-timeout window", waker.Parked());
+        CHECK(static_cast<uint64_t>(waker.Queued()) == 0, "parked %" PRIu64 " in the after-timeout window", static_cast<uint64_t>(waker.Queued()));
         CHECK(waker.Release(1), "Release(1) refused");
         ++released;
       };
@@ -265,7 +256,7 @@ void LastTryAfterTimeout() {
             waker.Permits());
       CHECK(waker.Notifies() == 0, "%" PRIu64 " notifies for a release nobody waited for",
             waker.Notifies());
-      CHECK(waker.Parked() == 0, "parked %" PRIu64 " after Acquire returned", waker.Parked());
+      CHECK(static_cast<uint64_t>(waker.Queued()) == 0, "parked %" PRIu64 " after Acquire returned", static_cast<uint64_t>(waker.Queued()));
     }
 
     gCheck = "acquireTimeout: nothing released after the timeout, the last try finds nothing";
@@ -277,8 +268,8 @@ void LastTryAfterTimeout() {
       ww::WaitResult result = waker.Acquire(&deadline, nullptr);
       CHECK(result == ww::WaitResult::kTimedOut, "Acquire without any permit did not time out");
       CHECK(gAfterTimeoutCalls == 1, "the after-timeout window ran %u times, want 1", gAfterTimeoutCalls);
-      CHECK(waker.Permits() == 0 && waker.Parked() == 0, "permits %" PRIu64 ", parked %" PRIu64,
-            waker.Permits(), waker.Parked());
+      CHECK(waker.Permits() == 0 && static_cast<uint64_t>(waker.Queued()) == 0, "permits %" PRIu64 ", parked %" PRIu64,
+            waker.Permits(), static_cast<uint64_t>(waker.Queued()));
     }
 
     gCheck = "acquireTimeout: a permit there before the deadline never reaches the window";

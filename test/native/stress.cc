@@ -1,5 +1,5 @@
 // Native stress driver for the WorkerWaker core (no Node): hammers native/waker_core.* and
-// native/parking_lot.* from several std::threads and checks what must hold once they settle.
+// native/wait_queue.* from several std::threads and checks what must hold once they settle.
 // Built and run under ThreadSanitizer and under AddressSanitizer + UBSan by
 // scripts/test-native.sh (`npm run test:native`); exits 1 on the first broken invariant.
 //
@@ -26,7 +26,7 @@
 #include <thread>
 #include <vector>
 
-#include "../../native/parking_lot.h"
+#include "../../native/wait_queue.h"
 #include "../../native/waker_core.h"
 #include "driver_args.h"
 #include "test_hooks.h"
@@ -164,8 +164,8 @@ void AcquireForever(ww::Waker waker) {
 constexpr auto kWakeDeadline = std::chrono::seconds(3);
 
 void CheckSettled(ww::Waker waker, const char* what) {
-  CHECK(waker.Parked() == 0, "%s: parked = %" PRIu64 " after every thread left", what,
-        waker.Parked());
+  CHECK(static_cast<uint64_t>(waker.Queued()) == 0, "%s: queued = %" PRIu64 " after every thread left", what,
+        static_cast<uint64_t>(waker.Queued()));
 }
 
 // ---- scenario: lost wakeups ---------------------------------------------------------------
@@ -175,7 +175,7 @@ void CheckSettled(ww::Waker waker, const char* what) {
 // gap. Producers release only once their consumers are counted as parked, so every release
 // lands in or after the window; a lost notify leaves a consumer asleep for the whole (long)
 // park slice and the round misses its deadline.
-//   - two pairs, one consumer each, on separate states (separate parking spots);
+//   - two pairs, one consumer each, on separate states (separate wait queues);
 //   - one group of three consumers on one state, woken by Release(k) or k x Release(1).
 // A consumer takes one permit per round, so a release that wakes too few threads leaves
 // permits that no running thread takes, and the round misses its deadline too.
@@ -216,9 +216,9 @@ void WakeupScenario(Clock::duration budget) {
       ww::Waker waker = lane.state.waker();
       const uint64_t all = static_cast<uint64_t>(lane.consumers);
       while (Clock::now() < end) {
-        bool parked = WaitFor([&] { return waker.Parked() == all; }, kWakeDeadline);
+        bool parked = WaitFor([&] { return static_cast<uint64_t>(waker.Queued()) == all; }, kWakeDeadline);
         CHECK(parked, "lane %d round %" PRIu64 ": only %" PRIu64 " of %" PRIu64
-              " consumers parked (permits %" PRIu64 ")", l, lane.round.load(), waker.Parked(), all,
+              " consumers parked (permits %" PRIu64 ")", l, lane.round.load(), static_cast<uint64_t>(waker.Queued()), all,
               waker.Permits());
         uint64_t before = lane.acquired.load();
         uint64_t n = 1 + Rand(all);
@@ -232,7 +232,7 @@ void WakeupScenario(Clock::duration budget) {
         CHECK(woke, "lane %d round %" PRIu64 ": lost wakeup: released %" PRIu64
               " to %" PRIu64 " parked consumers, %" PRIu64 " acquired, permits %" PRIu64
               ", parked %" PRIu64, l, lane.round.load(), n, all, lane.acquired.load() - before,
-              waker.Permits(), waker.Parked());
+              waker.Permits(), static_cast<uint64_t>(waker.Queued()));
         lane.round.fetch_add(1);
       }
     });
@@ -697,9 +697,9 @@ void PartitionScenario(Clock::duration budget) {
 
 // ---- scenario: parking-lot churn --------------------------------------------------------
 //
-// Several threads park briefly and release on three states at random, so parking spots are
+// Several threads park briefly and release on three states at random, so wait queues are
 // created, shared and freed all the time (use-after-free and leaks are ASan's to find).
-// Conservation per state; at the end no spot is left.
+// Conservation per state; at the end no queue is left.
 void ParkingLotScenario(Clock::duration budget) {
   constexpr int kStates = 3;
   State states[kStates];
@@ -852,8 +852,8 @@ int main(int argc, char** argv) {
       std::printf("  ok (%.2f s)\n",
                   std::chrono::duration<double>(Clock::now() - start).count());
       std::fflush(stdout);
-      CHECK(ww::parking_lot::SpotCount() == 0, "%zu parking spots left after the scenario",
-            ww::parking_lot::SpotCount());
+      CHECK(ww::wait_queue::QueueCount() == 0, "%zu wait queues left after the scenario",
+            ww::wait_queue::QueueCount());
       ++ran;
     }
   }

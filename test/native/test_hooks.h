@@ -1,6 +1,6 @@
 // Test-only seams into the core, for the native stress driver (stress.cc).
 //
-// native/waker_core.cc includes this file only when WORKER_WAKER_TEST_HOOKS is defined, which
+// native/test_seams.h includes this file only when WORKER_WAKER_TEST_HOOKS is defined, which
 // the addon build never does: there the seams compile to nothing and the code is unchanged.
 // The driver sets the hooks before it starts any thread and resets them after joining them
 // all, so reading them without synchronisation is race-free (thread start/join order it).
@@ -16,10 +16,10 @@ namespace test_hooks {
 
 // The racy windows the core marks with WW_TEST_WINDOW.
 enum Window {
-  kBeforeWait,    // Acquire: after the last TryAcquire, before the condvar wait
+  kBeforeWait,    // Acquire: queued and checked, before the sleep
   kBeforeUnmark,  // TryUnmarkIfEmpty / TryUnmarkTasks: after the emptiness check, before the clear
   kDuringSync,    // SyncPartitionSummary: after scanning the leaves, before publishing the bitmap
-  kAfterTimeout,  // Acquire: timed out and left the parking spot, before the one last try
+  kAfterTimeout,  // Acquire: timed out and left the wait queue, before the one last try
 };
 
 // Called inside each window (nullptr: nothing). The driver sleeps or yields there so that the

@@ -23,7 +23,7 @@ const random = (n) => Math.floor(Math.random() * n);
 // Three in four queue operations go to 4 busy words (queues 0-255), so that setters and
 // consumers of one word collide often; the rest spread over the 61 words outside the hot one.
 const queue = () => (random(4) === 0 ? random(RANDOM_QUEUES) : random(256));
-// Mostly 0 ms (through the parking lot and out), sometimes a 1 ms park.
+// Mostly 0 ms (through the wait queue and out), sometimes a 1 ms park.
 const shortWait = () => (random(3) === 0 ? 1 : 0);
 
 function popcount(bits) {
@@ -147,8 +147,8 @@ async function run() {
     const phase = Atomics.load(control, 0);
     if (phase === PAUSE || phase === STOP) {
       // Quiet: nothing pending, tallies published, checked in; then wait for the main thread's
-      // go. Blocking is fine once every call has settled (the waiter thread hands nothing to
-      // this loop then), and it must block: a pending Atomics.waitAsync does not keep a worker's
+      // go. Blocking is fine once every call has settled (nothing is handed to this loop
+      // then), and it must block: a pending Atomics.waitAsync does not keep a worker's
       // loop alive, so with no timer left the worker would simply exit.
       for (const controller of inFlight.keys()) controller.abort(new Error('quiet point'));
       await Promise.all(inFlight.values());
@@ -160,8 +160,8 @@ async function run() {
       continue;
     }
     if (phase === HOT) {
-      // Calls left pending would park waiter threads on the signal waker, and every edge the
-      // setter makes would then go through the parking mutex: end them (they settle meanwhile).
+      // Calls left pending would stay queued on the signal waker, and every edge the setter
+      // makes would then go through the queue's mutex: end them (they settle meanwhile).
       for (const controller of inFlight.keys()) controller.abort(new Error('hot phase'));
       for (let i = 0; i < 256; i++) hotStep();
     } else {

@@ -18,12 +18,13 @@
 //   - signal-waker permits: released <= acquired + left <= released + edges, where each set()
 //     of a new bit, each markYield() and each call that may re-mark a refilled word (take,
 //     clear, tryUnmarkIfEmpty) makes at most one edge;
-//   - bounded resources: at most two acquireAsync waiter threads per (thread, waker) (one may be
-//     retiring); the V8 heaps after a full collection, and RSS once settled, within a bound of
-//     what they were after warm-up (see HEAP_GROWTH_MB below);
-// and at the end: nobody parked, no parking spot left. Exits 0 and prints "ok ..." when all held.
+//   - bounded resources: no OS thread beyond those at the first check (acquireAsync adds none);
+//     the V8 heaps after a full collection, and RSS once settled, within a bound of what they
+//     were after warm-up (see HEAP_GROWTH_MB below);
+// and at the end: nobody queued, no wait queue left. Exits 0 and prints "ok ..." when all held.
 //
 //   node test/soak/soak.js [--seconds N] [--workers W]      (npm run soak -- --seconds N)
+const fs = require('node:fs');
 const path = require('node:path');
 const { Worker } = require('node:worker_threads');
 const { WorkerWaker, SignalWords } = require('../..');
@@ -37,8 +38,8 @@ const HOT_SHARE = 0.5; // of each interval
 // each settled call's entry went past the bound within 6 s). RSS says little in a short
 // run: it climbs for ~30 s while the five heaps grow to their working size (120 -> 250 MB
 // measured, then flat), so it is bounded only once settled, by RSS_GROWTH_MB past its size at the
-// first quiet point after RSS_SETTLE_MS. Native memory of the addon (parking spots, waiter
-// threads and their ports) is checked by count instead.
+// first quiet point after RSS_SETTLE_MS. Native memory of the addon (wait queues) is
+// checked by count instead.
 const WARM_UP_MS = 1500;
 const HEAP_GROWTH_MB = 16;
 const RSS_SETTLE_MS = 30000;
@@ -79,6 +80,7 @@ function popcount(bits) {
 
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 const mb = (bytes) => Math.round(bytes / 2 ** 20);
+const osThreads = () => fs.readdirSync('/proc/self/task').length;
 
 async function main() {
   const { seconds, workers: workerCount } = parseArgs(process.argv.slice(2));
@@ -233,13 +235,10 @@ async function main() {
       const out = t[Counter.signalAcquired] + signalWaker.permits();
       return t[Counter.signalReleased] <= out && out <= t[Counter.signalReleased] + edges;
     };
-    // Waiter threads: one per (thread, waker) with calls pending or lingering, two while one
-    // retires and a fresh one starts.
-    const maxWaiters = 2 * (workerCount + 1);
-    for (const [name, waker] of [['signal waker', signalWaker], ['pool', pool]]) {
-      const waiters = native.asyncWaiterThreads(new BigUint64Array(waker.buffer));
-      if (waiters > maxWaiters) throw new Error(`${label}: ${waiters} acquireAsync waiter threads on the ${name} (at most ${maxWaiters})`);
-    }
+    // acquireAsync adds no thread: the process keeps the threads it had at the first check.
+    const threads = osThreads();
+    if (threadBaseline === undefined) threadBaseline = threads;
+    else if (threads > threadBaseline) throw new Error(`${label}: ${threads} OS threads, more than the ${threadBaseline} at the first check`);
     mine[Counter.heapAfterGc] = heapAfterGc();
     const heap = workerRows(Counter.heapAfterGc) + mine[Counter.heapAfterGc];
     const rss = process.memoryUsage().rss;
@@ -278,6 +277,7 @@ async function main() {
 
   const started = Date.now();
   let heapBaseline; // set at the first quiet point after WARM_UP_MS
+  let threadBaseline; // OS threads at the first quiet point
   let rssBaseline; // ... after RSS_SETTLE_MS
   let lastHeap = 0;
   const workerRows = (c) => {
@@ -320,11 +320,11 @@ async function main() {
   await quiet(STOP);
   await until(() => exitedCount === workerCount, 5000, 'workers to exit');
   const t = await check('final check');
-  // Async waiters retire after 1 s idle; parked threads and parking spots must all be gone.
+  // Queued waiters and wait queues must all be gone.
   await until(
-    () => signalWaker.sleepers() === 0 && pool.sleepers() === 0 && native.parkingSpots() === 0,
+    () => signalWaker.sleepers() === 0 && pool.sleepers() === 0 && native.waitQueues() === 0,
     3000,
-    () => `nobody parked (sleepers ${signalWaker.sleepers()} + ${pool.sleepers()}, spots ${native.parkingSpots()})`,
+    () => `nobody queued (sleepers ${signalWaker.sleepers()} + ${pool.sleepers()}, queues ${native.waitQueues()})`,
   );
   progress(t, checks + 1);
   process.stdout.write(`ok ${fmt(t[Counter.ops])} ops in ${((Date.now() - started) / 1000).toFixed(1)} s, all invariants held\n`);
