@@ -389,7 +389,15 @@ export class Pool {
       const task = this.#tasks[id];
       if (task === undefined) continue;
       const state = Atomics.load(states, id);
-      if ((state & L.PHASE_MASK) === L.STARTED && (state & L.WORKER_MASK) === mine) {
+      if (state === ((state & L.GEN_MASK) | L.DONE | mine)) {
+        // Finished there, result written, not published: the record holds it.
+        const recordAt = id * L.RECORD_BYTES;
+        this.#record(this.#view.records[recordAt / 8 + L.RECORD_START / 8]!, this.#view.records[recordAt / 8 + L.RECORD_RUN / 8]!, task);
+        const value = task.settled ? undefined : this.#codec.decode(recordAt + L.RECORD_PAYLOAD);
+        this.#release(id);
+        this.#completed++;
+        this.#resolve(task, value);
+      } else if ((state & L.PHASE_MASK) === L.STARTED && (state & L.WORKER_MASK) === mine) {
         // Started there: it may have had effects, so it is not run again.
         this.#release(id);
         const error = new Error(`The worker running this task died (${reason})`, { cause: entry.error });
@@ -407,8 +415,10 @@ export class Pool {
       }
     }
     this.#repairSignals();
+    // A worker that fails with an error before it is ready (an exception or out of memory while
+    // starting), again and again, would be replaced for ever: fail the pool instead.
     if (entry.ready) this.#startupFailures = 0;
-    else if (++this.#startupFailures >= MAX_STARTUP_FAILURES) {
+    else if (entry.error !== undefined && ++this.#startupFailures >= MAX_STARTUP_FAILURES) {
       this.#failAll(Object.assign(new Error(`Pool workers keep dying before they are ready (${reason})`, { cause: entry.error }), { code: 'ERR_POOL_WORKER_DIED' }));
       return;
     }
@@ -683,9 +693,9 @@ export class Pool {
           // A pending id that its worker started: anything else is a corrupt ring; stop the pool
           // rather than resolve someone else's task.
           const state = Atomics.load(this.#view.states, id);
-          if (task === undefined || (state & L.PHASE_MASK) !== L.STARTED) {
+          if (task === undefined || (state & L.PHASE_MASK) !== L.DONE) {
             this.#resultHeads[slot] = head;
-            throw new Error(`worker-waker/pool bug: a result arrived for task id ${id}, which is not running`);
+            throw new Error(`worker-waker/pool bug: a result arrived for task id ${id}, which is not finished`);
           }
           const recordAt = id * L.RECORD_BYTES;
           this.#record(records[recordAt / 8 + L.RECORD_START / 8]!, records[recordAt / 8 + L.RECORD_RUN / 8]!, task);

@@ -10,7 +10,9 @@
 // a fresh QUEUED token (a new generation) before it queues the id; a worker runs the task only
 // after its compare-and-swap from that token to STARTED-by-me succeeds. A ring entry whose token
 // no longer matches (the task was aborted, or put back after its worker died and queued again)
-// is skipped, so an id queued twice still runs once.
+// is skipped, so an id queued twice still runs once. A worker marks DONE a task whose result it
+// wrote into the record, before it publishes it: if it dies before publishing, the pool still
+// finds the result there.
 //
 // Records: RECORD_BYTES per id. The main thread writes the task's name and argument there (the
 // fast path, payload.ts); the worker reads them, then writes its start time, run time and (fast
@@ -51,6 +53,8 @@ export const WORKER_MASK = (1 << PHASE_SHIFT) - 1;
 export const PHASE_MASK = 3 << PHASE_SHIFT;
 export const QUEUED = 1 << PHASE_SHIFT;
 export const STARTED = 2 << PHASE_SHIFT;
+export const DONE = 3 << PHASE_SHIFT; // finished, its result in its record (fast path); STARTED | DONE_BIT
+export const DONE_BIT = 1 << PHASE_SHIFT;
 export const GEN_MASK = ~((1 << GEN_SHIFT) - 1);
 
 // Records.

@@ -112,6 +112,9 @@ function startWorker(init: WorkerInit, port: threads.MessagePort): void {
     const run = origin + performance.now() - start;
     records[base / 8 + L.RECORD_RUN / 8] = run;
     if (codec.encode(value, base + L.RECORD_PAYLOAD, base + L.RECORD_BYTES) >= 0) {
+      // STARTED -> DONE, after the record writes (seq_cst): should this worker die before it
+      // publishes, the pool reads the result from the record instead of calling it lost.
+      Atomics.or(states, id, L.DONE_BIT);
       // Never full: at most maxPending ids are admitted and not yet collected (layout.ts).
       resultIds[resultBase + (resultTail & resultMask)] = id;
       resultTail = (resultTail + 1) | 0;
