@@ -19,7 +19,7 @@
 
 import { types } from 'node:util';
 
-export const MAX_STRING = 256;
+export const MAX_STRING = 200;
 export const MAX_ENTRIES = 64;
 export const MAX_DEPTH = 8;
 
