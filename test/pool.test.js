@@ -240,6 +240,16 @@ describe('shutdown', () => {
     expect(pool.threads).toEqual([]);
   });
 
+  test('destroy() with async tasks in flight returns quickly and rejects them with AbortError', async () => {
+    const pool = makePool({ concurrentTasksPerWorker: 10 });
+    const tasks = Array.from({ length: 20 }, () => settle(pool.run(5000, { name: 'later' })));
+    await eventually(2000, () => pool.started === 20);
+    const before = performance.now();
+    await within(3000, pool.destroy(), 'destroy()');
+    expect(performance.now() - before).toBeLessThan(1500); // not the 5 s the tasks would take
+    for (const { error } of await Promise.all(tasks)) expect(error).toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
+  });
+
   test('Symbol.asyncDispose closes the pool', async () => {
     const pool = makePool({ threads: 1 });
     const task = pool.run(5);

@@ -35,7 +35,10 @@ const QUEUES_PER_WORD = 4;
 const QUEUE_CAPACITY = 128; // ids per ring: words × 4 × 128 tasks in shared memory at most
 const CHUNK = 32; // tasks written to a ring before it is published (the rest at the end of the tick)
 const BATCH = 32; // tasks a worker claims at once
-const JOIN_TIMEOUT_MS = 2000; // close()/destroy(): a worker still running after this is terminated
+// A worker still running this long after close() (a task in an endless loop) or destroy() (a long
+// task, or async tasks it is waiting for: what has not finished is rejected anyway) is terminated.
+const CLOSE_JOIN_MS = 2000;
+const DESTROY_JOIN_MS = 200;
 const YIELD_EVERY_MS = 4; // let timers and I/O run while results keep streaming in
 const SAMPLES = 8192; // run and wait times kept for the summaries (the most recent)
 const MAX_STARTUP_FAILURES = 3; // a worker that dies before it is ready, this many times in a row, fails the pool
@@ -881,7 +884,7 @@ export class Pool {
     for (const { worker } of slots) worker.ref(); // keep the process alive until joined
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(resolve, JOIN_TIMEOUT_MS, 'timeout');
+      timer = setTimeout(resolve, state === L.CANCELLING ? DESTROY_JOIN_MS : CLOSE_JOIN_MS, 'timeout');
     });
     const joined = await Promise.race([Promise.all(slots.map((s) => s.exited)), timedOut]);
     clearTimeout(timer);
