@@ -337,6 +337,9 @@ export class Pool {
   }
 
   #onMessage(worker: Worker, message: ToPool): void {
+    // A message about a task whose id no longer holds the token it was sent with (its worker was
+    // declared dead and the id reused meanwhile) is stale: it must not settle another task.
+    if (message.type !== 'ready' && Atomics.load(this.#view.states, message.id) !== message.token) return;
     switch (message.type) {
       case 'ready': {
         const entry = this.#slots.find((s) => s?.worker === worker);

@@ -209,9 +209,9 @@ export interface WorkerInit {
 /** Messages between the pool and a worker. */
 export type ToPool =
   | { readonly type: 'ready' }
-  | { readonly type: 'need'; readonly id: number }
-  | { readonly type: 'result'; readonly id: number; readonly value: unknown; readonly start: number; readonly run: number }
-  | { readonly type: 'error'; readonly id: number; readonly thrown: unknown; readonly start: number; readonly run: number };
+  | { readonly type: 'need'; readonly id: number; readonly token: number }
+  | { readonly type: 'result'; readonly id: number; readonly token: number; readonly value: unknown; readonly start: number; readonly run: number }
+  | { readonly type: 'error'; readonly id: number; readonly token: number; readonly thrown: unknown; readonly start: number; readonly run: number };
 export type ToWorker = { readonly type: 'payload'; readonly id: number; readonly port: MessagePort };
 /** What `run()` moves into a slow task's port. */
 export interface SlowPayload {

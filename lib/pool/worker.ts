@@ -121,20 +121,23 @@ function startWorker(init: WorkerInit, port: threads.MessagePort): void {
       if (++unpublished === PUBLISH_EVERY) publish();
       return;
     }
+    // The task's STARTED token: the pool settles the message only while the id still holds it.
+    const token = Atomics.load(states, id);
     try {
-      post({ type: 'result', id, value, start, run });
+      post({ type: 'result', id, token, value, start, run });
     } catch (cloneError) {
-      post({ type: 'error', id, thrown: unclonableThrown(value, cloneError), start, run });
+      post({ type: 'error', id, token, thrown: unclonableThrown(value, cloneError), start, run });
     }
   }
 
   function fail(id: number, thrown: unknown, start: number): void {
     const run = origin + performance.now() - start;
     const described = describeThrown(thrown);
+    const token = Atomics.load(states, id);
     try {
-      post({ type: 'error', id, thrown: described, start, run });
+      post({ type: 'error', id, token, thrown: described, start, run });
     } catch (cloneError) {
-      post({ type: 'error', id, thrown: unclonableThrown(thrown, cloneError), start, run });
+      post({ type: 'error', id, token, thrown: unclonableThrown(thrown, cloneError), start, run });
     }
   }
 
@@ -216,7 +219,7 @@ function startWorker(init: WorkerInit, port: threads.MessagePort): void {
       wakeLoop = undefined;
       if (wake !== undefined) wake();
     });
-    post({ type: 'need', id });
+    post({ type: 'need', id, token: started });
     return true;
   }
 
