@@ -16,7 +16,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { MessageChannel, SHARE_ENV, Worker, type ResourceLimits, type Transferable } from 'node:worker_threads';
+import { MessageChannel, SHARE_ENV, Worker, type MessagePort, type ResourceLimits, type Transferable } from 'node:worker_threads';
 
 import { AbortError, SignalWords, WorkerWaker } from '../index';
 import * as L from './layout';
@@ -124,8 +124,6 @@ interface Task {
   settled: boolean;
   unfollow: Disposable | undefined;
 }
-
-type MessagePort = import('node:worker_threads').MessagePort;
 
 interface Slot {
   readonly worker: Worker;
@@ -377,6 +375,7 @@ export class Pool {
   #onExit(slot: number, entry: Slot, code: number): void {
     this.#slots[slot] = undefined;
     this.#live--;
+    // The worker stored the flag before it exited; its exit orders that store before this event.
     const clean = Atomics.load(this.#view.control, L.CLEAN_EXIT + slot) === 1;
     if (this.#cancelled !== undefined) return; // destroy() settles everything once all have exited
     // Everything it published before dying is a real result.
@@ -548,7 +547,7 @@ export class Pool {
         } catch (error) {
           // Not clonable (a function, a symbol...): fails like postMessage would.
           this.#freeIds[this.#freeTop++] = id;
-          this.#settleEarly(task, error);
+          this.#rejectTask(task, error);
           return true;
         }
       }
@@ -753,11 +752,6 @@ export class Pool {
     task.settled = true;
     task.unfollow?.[Symbol.dispose]();
     task.reject(reason);
-  }
-
-  /** A task that never reached shared memory (not clonable): its id was never taken. */
-  #settleEarly(task: Task, reason: unknown): void {
-    this.#rejectTask(task, reason);
   }
 
   #afterSettle(): void {

@@ -263,6 +263,8 @@ function startWorker(init: WorkerInit, port: threads.MessagePort): void {
   }
 
   function takeStopRequest(): boolean {
+    // A CAS, not a decrement: two idle workers must not both take the last request (the count
+    // would go negative and one worker too many would stop).
     for (;;) {
       const requests = Atomics.load(control, L.STOP_REQUESTS);
       if (requests <= 0) return false;
