@@ -109,8 +109,8 @@ describe('the published package', () => {
   test('ships exactly the runtime, the types, the sources to build from and the prebuilds', () => {
     // The allowed set is derived from the tree (each lib/ module compiles to a .js and a .d.ts, every
     // native source ships), so anything else in the tarball fails here: tests, TS sources, maps, configs.
-    const dist = fs.readdirSync(path.join(ROOT, 'lib')).flatMap((file) => {
-      const source = /^(.+)\.(m?)ts$/.exec(file);
+    const dist = fs.readdirSync(path.join(ROOT, 'lib'), { recursive: true }).flatMap((file) => {
+      const source = /^(.+)\.(m?)ts$/.exec(file.split(path.sep).join('/'));
       if (!source || file.endsWith('.d.ts') || file.endsWith('.d.mts')) return [];
       const [, base, m] = source;
       return [`dist/${base}.${m}js`, `dist/${base}.d.${m}ts`];
@@ -126,6 +126,7 @@ describe('the published package', () => {
     expect([...packedFiles].sort()).toEqual([...topLevel, ...dist, ...native, ...prebuilds].sort());
     expect(packedFiles).toContain(HOST_PREBUILD);
     expect(dist).toEqual(expect.arrayContaining(['dist/index.js', 'dist/index.d.ts', 'dist/index.mjs', 'dist/index.d.mts']));
+    expect(dist).toEqual(expect.arrayContaining(['dist/pool/index.js', 'dist/pool/index.d.mts', 'dist/pool/worker.js']));
     // Everything gyp compiles must ship, or building from source fails for users.
     const gyp = fs.readFileSync(path.join(ROOT, 'binding.gyp'), 'utf8');
     for (const source of gyp.match(/native\/[\w.-]+\.cc/g)) expect(packedFiles).toContain(source);
@@ -182,6 +183,12 @@ describe('the published package', () => {
     expect(result).toEqual({ sameClass: true, permits: 1, took: true });
   });
 
+  test('worker-waker/pool runs a task from CommonJS and from an ES module (one class for both)', () => {
+    const options = { cwd: consumer, env: { PREBUILDS_ONLY: '1' }, timeout: 30_000 };
+    expect(lastJsonLine(node([path.join(consumer, 'pool.cjs')], options))).toEqual({ result: { doubled: 42 } });
+    expect(lastJsonLine(node([path.join(consumer, 'pool.mjs')], options))).toEqual({ sameClass: true, result: { doubled: 8 } });
+  });
+
   test('TypeScript resolves the types through both the require and import conditions', () => {
     // --traceResolution shows where each import landed; tsc fails on a type error or an unused
     // @ts-expect-error, so the misuse lines in the fixtures prove the types are not `any`.
@@ -190,6 +197,10 @@ describe('the published package', () => {
       (m) => path.relative(installed, m[1]).split(path.sep).join('/'),
     );
     expect(new Set(resolved)).toEqual(new Set(['dist/index.d.ts', 'dist/index.d.mts']));
+    const pool = [...trace.matchAll(/Module name 'worker-waker\/pool' was successfully resolved to '([^']+)'/g)].map(
+      (m) => path.relative(installed, m[1]).split(path.sep).join('/'),
+    );
+    expect(new Set(pool)).toEqual(new Set(['dist/pool/index.d.ts', 'dist/pool/index.d.mts']));
   });
 
   test('with no binary that fits, require throws one error naming the system and how to build', () => {
