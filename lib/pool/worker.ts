@@ -127,7 +127,12 @@ function startWorker(init: WorkerInit, port: threads.MessagePort): void {
 
   function fail(id: number, thrown: unknown, start: number): void {
     const run = origin + performance.now() - start;
-    const described = describeThrown(thrown);
+    let described: ReturnType<typeof describeThrown>;
+    try {
+      described = describeThrown(thrown);
+    } catch (describeError) {
+      described = unclonableThrown(thrown, describeError); // a Proxy whose traps throw
+    }
     try {
       post({ type: 'error', id, thrown: described, start, run });
     } catch (cloneError) {

@@ -1,0 +1,137 @@
+'use strict';
+// A hostile reviewer's tests of worker-waker/pool: each names a way a task, a payload or the host
+// can break a guarantee. Every wait is bounded; accounting is exact (tasks submitted = resolved +
+// rejected, and each task started at most once, counted through shared memory by the task itself).
+const path = require('node:path');
+const v8 = require('node:v8');
+
+const { Pool, MAX_FAST_BYTES, MAX_STRING } = require('../dist/pool');
+
+const TASKS = path.join(__dirname, 'fixtures', 'pool-attack-task.js');
+
+const pools = [];
+function pool(options = {}, counters = 0) {
+  const runs = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, counters)));
+  const flags = new Int32Array(new SharedArrayBuffer(4 * 64));
+  const created = new Pool({ filename: TASKS, threads: 2, workerData: { runs: runs.buffer, flags: flags.buffer }, ...options });
+  pools.push(created);
+  return { pool: created, runs, flags };
+}
+
+afterEach(async () => {
+  await Promise.all(pools.splice(0).map((p) => within(p.destroy(), 10000, 'destroy() after the test')));
+});
+
+// Rejects after `ms` when `promise` has not settled.
+function within(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+const outcome = (promise) => promise.then((value) => ({ value }), (error) => ({ error }));
+
+// Byte-exact comparison with structured clone: holes, key order, -0, NaN and types all show.
+function sameAsStructuredClone(got, sent) {
+  return Buffer.compare(v8.serialize(got), v8.serialize(structuredClone(sent))) === 0;
+}
+
+describe('hostile payloads', () => {
+  test('an argument whose getter throws rejects only its own task (with that error), also while it waited for room', async () => {
+    const { pool: p } = pool({ threads: 1 });
+    const hostile = {
+      get x() {
+        throw new RangeError('argument getter');
+      },
+    };
+    // Alone: a rejected promise, not a synchronous throw.
+    let first;
+    expect(() => (first = p.run(hostile))).not.toThrow();
+    await expect(within(first, 5000, 'the hostile task')).rejects.toThrow('argument getter');
+    // Behind more tasks than the rings hold: admitted later, from the pool's own loop.
+    const before = Array.from({ length: 1500 }, (_, i) => p.run(i, { name: 'echo' }));
+    const late = p.run(hostile);
+    const after = Array.from({ length: 10 }, (_, i) => p.run(i, { name: 'echo' }));
+    const results = await within(Promise.all([...before, ...after].map(outcome)), 15000, 'the tasks around it');
+    expect(results.filter((r) => 'error' in r).map((r) => r.error.message)).toEqual([]);
+    expect(results.map((r) => r.value)).toEqual([...before.keys(), ...after.keys()]);
+    await expect(within(late, 5000, 'the late hostile task')).rejects.toThrow('argument getter');
+    // Every id came back: the pool still takes as many tasks as before.
+    const again = await within(Promise.all(Array.from({ length: 1500 }, (_, i) => p.run(i, { name: 'echo' }))), 15000, 'a second round');
+    expect(again).toEqual([...again.keys()]);
+  });
+
+  test.each(['getterThrows', 'getterThrowsAsync'])('a result whose getter throws (%s) rejects with a clone error; the worker lives on', async (name) => {
+    const { pool: p } = pool({ threads: 1 });
+    const thread = await p.run(0, { name: 'thread' });
+    const error = await within(p.run(0, { name }), 5000, name).then(() => undefined, (e) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(error.code).not.toBe('ERR_POOL_WORKER_DIED');
+    expect(error.message).toContain('getter boom');
+    expect(await p.run(0, { name: 'thread' })).toBe(thread);
+  });
+
+  test('a thrown object whose traps throw rejects the task; the worker lives on', async () => {
+    const { pool: p } = pool({ threads: 1 });
+    const thread = await p.run(0, { name: 'thread' });
+    const error = await within(p.run(0, { name: 'throwHostileProxy' }), 5000, 'the proxy throw').then(() => undefined, (e) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(error.code).not.toBe('ERR_POOL_WORKER_DIED');
+    expect(error.message).toContain('hostile trap');
+    expect(await p.run(0, { name: 'thread' })).toBe(thread);
+  });
+
+  test('odd values come back exactly as structured clone gives them, both ways', async () => {
+    const { pool: p } = pool({ threads: 1 });
+    const sparseWithProperty = [1, , 3]; // eslint-disable-line no-sparse-arrays
+    sparseWithProperty.x = 5;
+    const holeAtEnd = [1, 2, , ]; // eslint-disable-line no-sparse-arrays
+    holeAtEnd.y = 1;
+    const nullProto = Object.assign(Object.create(null), { b: 1, a: 2, 10: 3, 2: 4 });
+    const withSymbol = { a: 1, [Symbol('s')]: 2 };
+    const hidden = Object.defineProperty({ shown: 1 }, 'hidden', { value: 2, enumerable: false });
+    const longest = 'x'.repeat(MAX_STRING);
+    const values = [
+      sparseWithProperty,
+      holeAtEnd,
+      { list: sparseWithProperty },
+      nullProto,
+      withSymbol,
+      hidden,
+      [-0, NaN, Infinity, -Infinity, Number.MIN_VALUE, 2 ** 53 + 2],
+      { '\u0000': '\u0000', '\ud800': 'lone \udc00 surrogates \ud83d', '': undefined },
+      JSON.parse('{"__proto__": 1, "a": 2}'),
+      { a: { b: { c: { d: { e: { f: { g: { h: { i: 1 } } } } } } } } },
+      [longest],
+      [longest + 'y'],
+      { [longest]: 1 },
+      10n,
+      new Date(0),
+      [undefined, null, true, false, ''],
+      Object.assign([1, 2], { 5: 6 }),
+    ];
+    for (const value of values) {
+      const back = await within(p.run(value, { name: 'echo' }), 5000, 'an echo');
+      expect([value, sameAsStructuredClone(back, value)]).toEqual([value, true]);
+    }
+  });
+
+  test('values at the fast path\'s size limit, one byte either side, round-trip exactly', async () => {
+    const { pool: p } = pool({ threads: 1 });
+    // An array of strings: 3 bytes for the array, 3 + 2n per string; the name (undefined) takes 1.
+    for (const extra of [-2, -1, 0, 1, 2]) {
+      const room = MAX_FAST_BYTES - 1 - 3 + extra;
+      const strings = [];
+      let left = room;
+      while (left > 3 + 2 * MAX_STRING) {
+        strings.push('a'.repeat(MAX_STRING));
+        left -= 3 + 2 * MAX_STRING;
+      }
+      strings.push('\ud800'.repeat(Math.max(0, Math.floor((left - 3) / 2))));
+      const back = await within(p.run(strings, { name: 'echo' }), 5000, 'an echo at the limit');
+      expect(sameAsStructuredClone(back, strings)).toBe(true);
+    }
+  });
+});
