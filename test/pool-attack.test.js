@@ -135,3 +135,55 @@ describe('hostile payloads', () => {
     }
   });
 });
+
+describe('long tasks and idle workers', () => {
+  test('a task waiting for a task queued right behind it is not a deadlock: the idle worker runs the second', async () => {
+    const { pool: p } = pool({ threads: 2 });
+    await Promise.all([p.run(0, { name: 'thread' }), p.run(0, { name: 'thread' })]); // both workers up
+    for (let round = 0; round < 3; round++) {
+      // Same tick: both land in one ring, published together.
+      const waiting = p.run(round, { name: 'waitFlag' });
+      const setting = p.run(round, { name: 'setFlag' });
+      expect(await within(Promise.all([waiting, setting]), 10000, 'the pair')).toEqual(['ok', 'set']);
+    }
+  });
+
+  test('a task that never returns holds none of the tasks queued with it: the other worker runs them all', async () => {
+    const { pool: p } = pool({ threads: 2 });
+    await Promise.all([p.run(0, { name: 'thread' }), p.run(0, { name: 'thread' })]);
+    const stuck = outcome(p.run(0, { name: 'forever' }));
+    // Enough to fill several rings of both signal words.
+    const rest = Array.from({ length: 200 }, (_, i) => p.run(i, { name: 'echo' }));
+    expect(await within(Promise.all(rest), 10000, 'the tasks queued with the stuck one')).toEqual([...rest.keys()]);
+    await within(p.destroy(), 10000, 'destroy() with a task that never returns');
+    expect((await stuck).error).toMatchObject({ name: 'AbortError' });
+  });
+});
+
+describe('maxQueue', () => {
+  test('maxQueue 0: a task runs when a worker is free, and is refused (ERR_POOL_QUEUE_FULL) when none is', async () => {
+    const { pool: p, flags } = pool({ threads: 1, maxQueue: 0 });
+    expect(await within(p.run(7, { name: 'echo' }), 5000, 'a task on an idle pool')).toBe(7);
+    const busy = p.run(1, { name: 'waitFlag' });
+    // Until the worker has started it, the task may count as queued; once it runs, nothing may wait.
+    const deadline = Date.now() + 5000;
+    while (p.queueSize > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
+    await expect(p.run(2, { name: 'echo' })).rejects.toMatchObject({ code: 'ERR_POOL_QUEUE_FULL' });
+    Atomics.store(flags, 1, 1);
+    Atomics.notify(flags, 1);
+    expect(await within(busy, 5000, 'the busy task')).toBe('ok');
+  });
+
+  test('thousands of run() calls at once against maxQueue: each either runs exactly once or is refused, none is lost', async () => {
+    const submitted = 5000;
+    const { pool: p, runs } = pool({ threads: 2, maxQueue: 100 }, submitted);
+    const results = await within(Promise.all(Array.from({ length: submitted }, (_, i) => outcome(p.run({ i })))), 20000, 'every task');
+    const resolved = results.filter((r) => 'value' in r);
+    const refused = results.filter((r) => r.error?.code === 'ERR_POOL_QUEUE_FULL');
+    expect(resolved.length + refused.length).toBe(submitted);
+    // All in one tick, so none settled meanwhile: piscina's count, maxQueue plus one per worker.
+    expect(resolved.length).toBe(100 + 2);
+    for (let i = 0; i < submitted; i++) expect([i, Atomics.load(runs, i)]).toEqual([i, 'value' in results[i] ? 1 : 0]);
+    expect(resolved.every((r, k) => typeof r.value === 'number') && new Set(resolved.map((r) => r.value)).size).toBe(resolved.length);
+  });
+});

@@ -53,7 +53,11 @@ export interface PoolOptions {
   maxThreads?: number | undefined;
   /** Ms with no task pending before workers above `minThreads` stop (default 0). */
   idleTimeout?: number | undefined;
-  /** Most tasks waiting to start (`queueSize`) before `run()` rejects; `'auto'` is `maxThreads ** 2`. Default `Infinity`. */
+  /**
+   * Most tasks waiting for a busy worker before `run()` rejects, as in piscina: tasks the workers
+   * can take at once (`maxThreads × concurrentTasksPerWorker`) do not count, so `0` runs a task
+   * only when a worker is free. `'auto'` is `maxThreads ** 2`. Default `Infinity`.
+   */
   maxQueue?: number | 'auto' | undefined;
   /** Tasks one worker runs at once; counts for async tasks (default 1). */
   concurrentTasksPerWorker?: number | undefined;
@@ -453,7 +457,7 @@ export class Pool {
     if (transferList !== undefined && !Array.isArray(transferList)) return Promise.reject(optionError('transferList', 'an array', transferList));
     if (this.#closed) return Promise.reject(closedError());
     if (signal?.aborted) return Promise.reject(new AbortError('The task was aborted before it was queued', { cause: signal.reason }));
-    if (this.#maxQueue !== Infinity && this.queueSize >= this.#maxQueue) {
+    if (this.#maxQueue !== Infinity && this.#admitted + this.#waitingCount >= this.#maxQueue + this.#maxThreads * this.#concurrency) {
       return Promise.reject(Object.assign(new Error(`The task queue is full (maxQueue ${this.#maxQueue})`), { code: 'ERR_POOL_QUEUE_FULL' }));
     }
     let resolve!: (value: unknown) => void;

@@ -210,8 +210,31 @@ function startWorker(init: WorkerInit, port: threads.MessagePort): void {
     return true;
   }
 
+  // The rings of the word in hand that runWord has not reached yet (bit i = queue bit i).
+  let heldWord = 0;
+  let heldBits = 0n;
+
+  /**
+   * Before this thread runs task code, which may take long or wait for another task: hands the
+   * rings it holds (their bits were taken with the word) back to the other workers, `ring` if it
+   * still has entries and the word's rings not reached yet. This thread still drains them after;
+   * claims are a CAS, so sharing a ring with another worker costs nothing else.
+   */
+  function handBack(ring: number): void {
+    if (L.ringLength(view, ring) > 0) taskWords.set(L.signalQueueOf(layout, ring));
+    for (let queueBit = 0; heldBits !== 0n && queueBit < layout.queuesPerWord; queueBit++) {
+      const bit = 1n << BigInt(queueBit);
+      if ((heldBits & bit) === 0n) continue;
+      heldBits &= ~bit;
+      const held = L.ringOf(layout, heldWord, queueBit);
+      if (L.ringLength(view, held) > 0) taskWords.set(L.signalQueueOf(layout, held));
+    }
+  }
+
   /** Runs what the queues of `bits` (taken from `word`) hold. False once the pool is cancelling. */
   function runWord(word: number, bits: bigint): boolean {
+    heldWord = word;
+    heldBits = bits;
     for (let half = 0; half < 2; half++) {
       let mask = Number(half === 0 ? bits & 0xffffffffn : bits >> 32n);
       while (mask !== 0) {
@@ -220,6 +243,7 @@ function startWorker(init: WorkerInit, port: threads.MessagePort): void {
         const queueBit = half * 32 + bit;
         if (queueBit >= layout.queuesPerWord) continue;
         const ring = L.ringOf(layout, word, queueBit);
+        heldBits &= ~(1n << BigInt(queueBit));
         if (inFlight >= concurrency) {
           // Full: give the ring back to the other workers (its bit was taken with the word).
           if (L.ringLength(view, ring) > 0) taskWords.set(L.signalQueueOf(layout, ring));
@@ -240,6 +264,7 @@ function startWorker(init: WorkerInit, port: threads.MessagePort): void {
       }
       const count = L.claimTasks(layout, view, ring, room, claimedIds, claimedTokens);
       if (count === 0) return true;
+      handBack(ring);
       for (let i = 0; i < count; i++) {
         // destroy(): stop between tasks; the ones claimed and not started stay QUEUED, and the
         // pool rejects them once this worker has exited.
