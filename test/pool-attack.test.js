@@ -144,7 +144,9 @@ describe('long tasks and idle workers', () => {
       // Same tick: both land in one ring, published together.
       const waiting = p.run(round, { name: 'waitFlag' });
       const setting = p.run(round, { name: 'setFlag' });
-      expect(await within(Promise.all([waiting, setting]), 10000, 'the pair')).toEqual(['ok', 'set']);
+      // 'not-equal': the flag was set before the wait began; 'timed-out' (5 s): the second never ran.
+      const [waited, set] = await within(Promise.all([waiting, setting]), 10000, 'the pair');
+      expect([['ok', 'set'], ['not-equal', 'set']]).toContainEqual([waited, set]);
     }
   });
 
@@ -185,5 +187,73 @@ describe('maxQueue', () => {
     expect(resolved.length).toBe(100 + 2);
     for (let i = 0; i < submitted; i++) expect([i, Atomics.load(runs, i)]).toEqual([i, 'value' in results[i] ? 1 : 0]);
     expect(resolved.every((r, k) => typeof r.value === 'number') && new Set(resolved.map((r) => r.value)).size).toBe(resolved.length);
+  });
+});
+
+describe('workers that die', () => {
+  // Settles `count` tasks of which some die in one of several ways; checks that every task settled
+  // once, ran at most once, and that only tasks a dead worker had started were lost.
+  async function crashRound({ count, acts, name, options }) {
+    const { pool: p, runs } = pool(options, count);
+    const promises = Array.from({ length: count }, (_, i) => outcome(p.run({ i, act: acts(i) }, { name })));
+    const results = await within(Promise.all(promises), 30000, 'every task of the crash round');
+    const died = [];
+    for (let i = 0; i < count; i++) {
+      const result = results[i];
+      const ran = Atomics.load(runs, i);
+      if ('value' in result) {
+        expect([i, result.value, ran]).toEqual([i, i, 1]);
+      } else {
+        expect([i, result.error.code, ran <= 1]).toEqual([i, 'ERR_POOL_WORKER_DIED', true]);
+        expect(result.error.message).toMatch(/^The worker running this task died \(/);
+        died.push(i);
+      }
+    }
+    let total = 0;
+    for (let i = 0; i < count; i++) total += Atomics.load(runs, i);
+    expect(p.started).toBe(total); // the pool's own count agrees: nothing ran that was not counted
+    expect(p.completed).toBe(count - died.length);
+    // Still whole: a second round, more tasks than its rings hold, all complete.
+    const again = await within(Promise.all(Array.from({ length: 1200 }, (_, i) => p.run(i, { name: 'echo' }))), 20000, 'the round after');
+    expect(again).toEqual([...again.keys()]);
+    expect(p.queueSize).toBe(0);
+    return { died, results };
+  }
+
+  test('process.exit() in a sync task, one task at a time: only that task is lost, every claimed one runs elsewhere, once', async () => {
+    const exits = (i) => i % 37 === 5;
+    const { died } = await crashRound({ count: 400, acts: (i) => (exits(i) ? 'exit' : undefined), options: { threads: 2 } });
+    expect(died).toEqual([...Array(400).keys()].filter(exits));
+  });
+
+  test('process.exit() in a sync task with a batch claimed (concurrentTasksPerWorker 32): the batch goes back to the queue', async () => {
+    const exits = (i) => i % 41 === 7;
+    const { died } = await crashRound({ count: 400, acts: (i) => (exits(i) ? 'exit' : undefined), options: { threads: 2, concurrentTasksPerWorker: 32 } });
+    expect(died).toEqual([...Array(400).keys()].filter(exits));
+  });
+
+  test('process.exit() and uncaught throws after a task returned: the result written before the death is delivered', async () => {
+    const acts = (i) => (i % 29 === 3 ? 'exit-later' : i % 29 === 17 ? 'throw-outside' : undefined);
+    const { died } = await crashRound({ count: 300, acts, options: { threads: 2 } });
+    expect(died).toEqual([]);
+  });
+
+  test('async tasks, 8 per worker, one calls process.exit(): its worker\'s other started tasks reject, the rest complete', async () => {
+    const exits = (i) => i % 53 === 11;
+    const { died } = await crashRound({ count: 400, acts: (i) => (exits(i) ? 'exit' : undefined), name: 'countedAsync', options: { threads: 2, concurrentTasksPerWorker: 8 } });
+    for (const i of [...Array(400).keys()].filter(exits)) expect(died).toContain(i);
+    expect(died.length).toBeLessThanOrEqual(8 * [...Array(400).keys()].filter(exits).length);
+  });
+
+  test('a worker killed by resourceLimits while others stream results: the out-of-memory task rejects, nothing else is lost', async () => {
+    const ooms = (i) => i === 50 || i === 250;
+    const { died, results } = await crashRound({
+      count: 300,
+      acts: (i) => (ooms(i) ? 'oom' : undefined),
+      options: { threads: 2, resourceLimits: { maxOldGenerationSizeMb: 24, maxYoungGenerationSizeMb: 4 } },
+    });
+    expect(died).toEqual([50, 250]);
+    expect(results[50].error.message).toMatch(/reaching memory limit/);
+    expect(results[50].error.cause).toMatchObject({ code: 'ERR_WORKER_OUT_OF_MEMORY' });
   });
 });

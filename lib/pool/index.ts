@@ -16,6 +16,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { types } from 'node:util';
 import { MessageChannel, SHARE_ENV, Worker, type ResourceLimits, type Transferable } from 'node:worker_threads';
 
 import { AbortError, SignalWords, WorkerWaker } from '../index';
@@ -385,7 +386,8 @@ export class Pool {
     }
     if (clean) return;
 
-    const reason = entry.error instanceof Error ? `${entry.error.name}: ${entry.error.message}` : `exit code ${code}`;
+    // isNativeError, not instanceof: Node creates the worker's error in its own realm (under Jest, another one).
+    const reason = types.isNativeError(entry.error) ? `${entry.error.name}: ${entry.error.message}` : `exit code ${code}`;
     const { states } = this.#view;
     const mine = slot + 1;
     for (let id = 0; id < this.#layout.maxPending; id++) {
@@ -393,6 +395,11 @@ export class Pool {
       if (task === undefined) continue;
       const state = Atomics.load(states, id);
       if ((state & L.PHASE_MASK) === L.STARTED && (state & L.WORKER_MASK) === mine) {
+        if (this.#view.records[(id * L.RECORD_BYTES + L.RECORD_RUN) / 8]! >= 0) {
+          // It finished and its result is in the record; the worker died before publishing it.
+          this.#settleFromRecord(id, task);
+          continue;
+        }
         // Started there: it may have had effects, so it is not run again.
         this.#release(id);
         const error = new Error(`The worker running this task died (${reason})`, { cause: entry.error });
@@ -541,6 +548,7 @@ export class Pool {
       }
     }
     this.#recordBytes[base + RECORD_KIND] = end >= 0 ? KIND_FAST : KIND_SLOW;
+    this.#view.records[base / 8 + L.RECORD_RUN / 8] = -1; // no result in the record yet
     const generation = (this.#generations[id]! + 1) & (L.GEN_MASK >>> L.GEN_SHIFT);
     this.#generations[id] = generation;
     const token = (generation << L.GEN_SHIFT) | L.QUEUED;
@@ -667,7 +675,7 @@ export class Pool {
 
   /** Reads the result rings of the slots named by `bits` (bit i = slot i). */
   #drainResults(bits: bigint): void {
-    const { resultHeaders, resultIds, records } = this.#view;
+    const { resultHeaders, resultIds } = this.#view;
     const capacity = this.#layout.resultCapacity;
     const mask = capacity - 1;
     let settled = 0;
@@ -690,13 +698,8 @@ export class Pool {
             this.#resultHeads[slot] = head;
             throw new Error(`worker-waker/pool bug: a result arrived for task id ${id}, which is not running`);
           }
-          const recordAt = id * L.RECORD_BYTES;
-          this.#record(records[recordAt / 8 + L.RECORD_START / 8]!, records[recordAt / 8 + L.RECORD_RUN / 8]!, task);
-          const value = task.settled ? undefined : this.#codec.decode(recordAt + L.RECORD_PAYLOAD);
-          this.#release(id);
-          this.#completed++;
+          this.#settleFromRecord(id, task);
           settled++;
-          this.#resolve(task, value);
         }
         this.#resultHeads[slot] = head;
         // After the entries (and their records, whose ids are only now free for reuse) are read:
@@ -705,6 +708,17 @@ export class Pool {
       }
     }
     if (settled > 0) this.#afterSettle();
+  }
+
+  /** Resolves `task` (id `id`) with the fast-path result its worker wrote into its record. */
+  #settleFromRecord(id: number, task: Task): void {
+    const { records } = this.#view;
+    const recordAt = id * L.RECORD_BYTES;
+    this.#record(records[recordAt / 8 + L.RECORD_START / 8]!, records[recordAt / 8 + L.RECORD_RUN / 8]!, task);
+    const value = task.settled ? undefined : this.#codec.decode(recordAt + L.RECORD_PAYLOAD);
+    this.#release(id);
+    this.#completed++;
+    this.#resolve(task, value);
   }
 
   #record(start: number, run: number, task: Task): void {

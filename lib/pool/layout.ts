@@ -56,7 +56,7 @@ export const GEN_MASK = ~((1 << GEN_SHIFT) - 1);
 // Records.
 export const RECORD_BYTES = 512;
 export const RECORD_START = 0; // float64: when the task started (performance.timeOrigin + now(), ms)
-export const RECORD_RUN = 8; // float64: how long it ran (ms)
+export const RECORD_RUN = 8; // float64: how long it ran (ms); -1 until a fast-path result is in the record
 export const RECORD_PAYLOAD = 16; // the name then the argument; later the result
 
 // Per-worker-slot counters, written by the worker (stats[slot * STAT_STRIDE + field]).

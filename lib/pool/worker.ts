@@ -110,8 +110,10 @@ function startWorker(init: WorkerInit, port: threads.MessagePort): void {
   function finish(id: number, value: unknown, start: number): void {
     const base = id * L.RECORD_BYTES;
     const run = origin + performance.now() - start;
-    records[base / 8 + L.RECORD_RUN / 8] = run;
     if (codec.encode(value, base + L.RECORD_PAYLOAD, base + L.RECORD_BYTES) >= 0) {
+      // After the result: a run time >= 0 says the record holds it, should this thread die
+      // before publishing it (the pool's #onExit delivers it then).
+      records[base / 8 + L.RECORD_RUN / 8] = run;
       // Never full: at most maxPending ids are admitted and not yet collected (layout.ts).
       resultIds[resultBase + (resultTail & resultMask)] = id;
       resultTail = (resultTail + 1) | 0;
