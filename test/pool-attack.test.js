@@ -257,3 +257,77 @@ describe('workers that die', () => {
     expect(results[50].error.cause).toMatchObject({ code: 'ERR_WORKER_OUT_OF_MEMORY' });
   });
 });
+
+describe('the host process', () => {
+  const { spawn } = require('node:child_process');
+  const CHILD = path.join(__dirname, 'fixtures', 'pool-attack-child.js');
+
+  // Runs the child in `mode`; resolves { code, signal, lines, ms } once it exits, or rejects after
+  // `ms` (killing it). `onLine(line, child)` sees each JSON line as it comes.
+  function child(args, ms, onLine = () => {}) {
+    return new Promise((resolve, reject) => {
+      const started = Date.now();
+      const proc = spawn(process.execPath, [CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const lines = [];
+      let stderr = '';
+      let buffered = '';
+      proc.stdout.on('data', (chunk) => {
+        buffered += chunk;
+        let at;
+        while ((at = buffered.indexOf('\n')) !== -1) {
+          const line = JSON.parse(buffered.slice(0, at));
+          buffered = buffered.slice(at + 1);
+          lines.push(line);
+          onLine(line, proc);
+        }
+      });
+      proc.stderr.on('data', (chunk) => (stderr += chunk));
+      const timer = setTimeout(() => {
+        proc.kill('SIGKILL');
+        reject(new Error(`child ${args.join(' ')} still running after ${ms} ms; stdout ${JSON.stringify(lines)}; stderr ${stderr}`));
+      }, ms);
+      proc.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        resolve({ code, signal, lines, stderr, ms: Date.now() - started });
+      });
+    });
+  }
+
+  test('an idle pool, never closed, lets the process exit by itself (also with a timer left running in a worker)', async () => {
+    const { code, signal, lines, stderr } = await child(['idle-exits'], 10000);
+    expect({ code, signal, stderr }).toEqual({ code: 0, signal: null, stderr: '' });
+    expect(lines).toEqual([{ results: 100 }]);
+  });
+
+  test('six pools in one process, never closed: every task runs once and the process exits by itself', async () => {
+    const { code, lines, stderr } = await child(['many-pools'], 15000);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(lines).toEqual([{ sums: Array(6).fill(19900), runs: Array(6).fill(200) }]);
+  });
+
+  test('a pending task keeps the process alive until its result is in', async () => {
+    const { code, lines } = await child(['pending-keeps-alive'], 10000);
+    expect({ code, lines }).toEqual({ code: 0, lines: [{ slept: 400 }] });
+  });
+
+  test.each(['idle', 'busy'])('a worker that owns a pool (%s) is terminated promptly, and the process exits', async (state) => {
+    const { code, lines, stderr } = await child(['pool-in-worker', state], 15000);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(lines[0].first).toEqual({ results: 50 });
+    expect(lines[0].terminateMs).toBeLessThan(5000);
+  });
+
+  test('the main process stopped (SIGSTOP) for a second mid-stream: every task completes exactly once after SIGCONT', async () => {
+    let stoppedAt = 0;
+    const { code, lines, stderr } = await child(['stopped'], 15000, (line, proc) => {
+      if (line.streaming) {
+        proc.kill('SIGSTOP');
+        stoppedAt = Date.now();
+        setTimeout(() => proc.kill('SIGCONT'), 1000);
+      }
+    });
+    expect(stoppedAt).toBeGreaterThan(0);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(lines.at(-1)).toEqual({ resolved: 4000, total: 4000, twice: 0 });
+  });
+});

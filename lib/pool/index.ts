@@ -321,8 +321,6 @@ export class Pool {
       workerData: this.#workerData,
     };
     const worker = new Worker(WORKER_FILE, { workerData: { poolWorker: init }, ...this.#workerOptions });
-    // An idle pool does not keep the process alive; pending tasks do (the collector's acquireAsync).
-    worker.unref();
     let exited!: () => void;
     const entry: Slot = { worker, exited: new Promise((resolve) => (exited = resolve)), ready: false, error: undefined };
     this.#slots[slot] = entry;
@@ -335,6 +333,9 @@ export class Pool {
       this.#onExit(slot, entry, code);
       exited();
     });
+    // An idle pool does not keep the process alive; pending tasks do (the collector's acquireAsync).
+    // After the listeners: adding a 'message' listener refs the worker's port again.
+    worker.unref();
   }
 
   #onMessage(worker: Worker, message: ToPool): void {
