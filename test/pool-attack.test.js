@@ -331,3 +331,125 @@ describe('the host process', () => {
     expect(lines.at(-1)).toEqual({ resolved: 4000, total: 4000, twice: 0 });
   });
 });
+
+describe('abort, close and destroy racing the work', () => {
+  test('aborts racing claims, starts and completions: each task settles once, runs at most once, and no id leaks', async () => {
+    const count = 3000;
+    const { pool: p, runs } = pool({ threads: 2 }, count);
+    const controllers = [];
+    const promises = [];
+    for (let i = 0; i < count; i++) {
+      const controller = new AbortController();
+      controllers.push(controller);
+      const options = { signal: controller.signal, name: i % 2 === 0 ? undefined : 'countedAsync' };
+      promises.push(outcome(p.run({ i }, options)));
+      // Abort some at once (still in this tick), others a little later, at varied points.
+      if (i % 7 === 0) controller.abort(new Error(`stop ${i}`));
+    }
+    for (let i = 1; i < count; i += 3) setTimeout(() => controllers[i].abort(), i % 11);
+    await new Promise(setImmediate);
+    for (let i = 2; i < count; i += 5) controllers[i].abort();
+    const results = await within(Promise.all(promises), 20000, 'every raced task');
+    let aborted = 0;
+    for (let i = 0; i < count; i++) {
+      const ran = Atomics.load(runs, i);
+      if ('value' in results[i]) expect([i, results[i].value, ran]).toEqual([i, i, 1]);
+      else {
+        aborted++;
+        expect([i, results[i].error.name, results[i].error.code, ran <= 1]).toEqual([i, 'AbortError', 'ABORT_ERR', true]);
+      }
+      if (i % 7 === 0) expect([i, results[i].error?.cause?.message]).toEqual([i, `stop ${i}`]);
+    }
+    expect(aborted).toBeGreaterThanOrEqual(Math.ceil(count / 7));
+    // Nothing is left half-accounted: no queue, and the full capacity of ids still works.
+    expect(p.queueSize).toBe(0);
+    const again = await within(Promise.all(Array.from({ length: 1200 }, (_, i) => p.run(i, { name: 'echo' }))), 20000, 'the round after');
+    expect(again).toEqual([...again.keys()]);
+  });
+
+  test('destroy() with a task that never returns, tasks in shared memory and tasks waiting for room: all settle, none runs after', async () => {
+    const count = 1500;
+    const { pool: p, runs } = pool({ threads: 1 }, count);
+    const stuck = outcome(p.run(0, { name: 'forever' }));
+    const queued = Array.from({ length: count }, (_, i) => outcome(p.run({ i })));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const destroyed = p.destroy();
+    await expect(p.run(1, { name: 'echo' })).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED' });
+    await within(destroyed, 10000, 'destroy()');
+    const results = await within(Promise.all(queued), 1000, 'the queued tasks after destroy()');
+    for (let i = 0; i < count; i++) {
+      expect([i, results[i].error?.name, Atomics.load(runs, i)]).toEqual([i, 'AbortError', 0]);
+    }
+    expect((await stuck).error.name).toBe('AbortError');
+    await expect(p.run(1, { name: 'echo' })).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED' });
+    expect(p.threads).toEqual([]);
+  });
+
+  test('close() waits for a task that never returns; destroy() then ends both, and run() after either rejects', async () => {
+    const { pool: p } = pool({ threads: 2 });
+    const stuck = outcome(p.run(0, { name: 'forever' }));
+    const other = p.run(5, { name: 'echo' });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    let closed = false;
+    const closing = p.close().then(() => (closed = true));
+    await expect(p.run(1, { name: 'echo' })).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED' });
+    expect(await within(other, 5000, 'the task beside the stuck one')).toBe(5);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(closed).toBe(false);
+    await within(p.destroy(), 10000, 'destroy() during close()');
+    await within(closing, 1000, 'close() once destroyed');
+    expect((await stuck).error.name).toBe('AbortError');
+  });
+
+  test('a worker that dies while close() waits is replaced, and close() still finishes every admitted task', async () => {
+    const count = 300;
+    const { pool: p, runs } = pool({ threads: 2 }, count);
+    const promises = Array.from({ length: count }, (_, i) => outcome(p.run({ i, act: i === 120 ? 'exit' : undefined })));
+    await within(p.close(), 15000, 'close()');
+    const results = await within(Promise.all(promises), 1000, 'the tasks');
+    for (let i = 0; i < count; i++) {
+      if (i === 120) expect(results[i].error.code).toBe('ERR_POOL_WORKER_DIED');
+      else expect([i, results[i].value, Atomics.load(runs, i)]).toEqual([i, i, 1]);
+    }
+  });
+});
+
+describe('idle workers keep their event loop', () => {
+  test('a setInterval started by a task keeps firing while the pool has no work', async () => {
+    const { pool: p, flags } = pool({ threads: 1 });
+    expect(await p.run(3, { name: 'startTicker' })).toBe('ticking');
+    const before = Atomics.load(flags, 3);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(Atomics.load(flags, 3) - before).toBeGreaterThanOrEqual(5);
+  });
+});
+
+describe('results are not held back', () => {
+  test.each([1, 32])('a finished task\'s result arrives while its worker runs a long task next (concurrentTasksPerWorker %i)', async (concurrency) => {
+    const { pool: p, flags } = pool({ threads: 1, concurrentTasksPerWorker: concurrency }, 8);
+    await p.run(0, { name: 'echo' });
+    // One tick: the quick ones and the long one share a ring (and, with 32, a claimed batch). The
+    // long one waits (at most 5 s) until the quick results are in.
+    const quick = Array.from({ length: 5 }, (_, i) => p.run({ i }));
+    const long = p.run(9, { name: 'waitFlag' });
+    const results = await within(Promise.all(quick), 3000, 'the quick results while the long task runs').finally(() => {
+      Atomics.store(flags, 9, 1);
+      Atomics.notify(flags, 9);
+    });
+    expect(results).toEqual([0, 1, 2, 3, 4]);
+    // 'not-equal': released before it began to wait; 'timed-out' would mean it waited 5 s.
+    expect(['ok', 'not-equal']).toContain(await within(long, 10000, 'the long task'));
+  });
+
+  test('destroy() during a task that never returns: the tasks its worker finished before it resolve', async () => {
+    const { pool: p, runs } = pool({ threads: 1, concurrentTasksPerWorker: 32 }, 8);
+    await p.run(0, { name: 'echo' });
+    const quick = Array.from({ length: 5 }, (_, i) => outcome(p.run({ i })));
+    const stuck = outcome(p.run(0, { name: 'forever' }));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await within(p.destroy(), 10000, 'destroy()');
+    expect(await Promise.all(quick)).toEqual([0, 1, 2, 3, 4].map((value) => ({ value })));
+    expect([...runs.slice(0, 5)]).toEqual([1, 1, 1, 1, 1]);
+    expect((await stuck).error.name).toBe('AbortError');
+  });
+});

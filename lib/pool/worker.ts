@@ -2,7 +2,8 @@
 // near the one it served last (`summarySelect`), takes the whole word (`take`), claims batches
 // from the rings it names, starts each task with a compare-and-swap on the task's state (the
 // step that makes a task run once), and writes small results into the task's record and its id
-// into this worker's result ring, published in batches (`resultWords.set(slot)`).
+// into this worker's result ring, published (`resultWords.set(slot)`) before the next task starts
+// and before the worker waits, so no result waits behind a long task.
 //
 // Waiting: with nothing pending in this thread but the pool's own message port, the worker
 // blocks in `acquire()` (a short spin, then it parks: the cheapest wake-up). Anything else
@@ -271,6 +272,8 @@ function startWorker(init: WorkerInit, port: threads.MessagePort): void {
         // destroy(): stop between tasks; the ones claimed and not started stay QUEUED, and the
         // pool rejects them once this worker has exited.
         if (Atomics.load(control, L.STATE) === L.CANCELLING) return false;
+        // The results in hand go out before more task code runs: a long task must not hold them.
+        publish();
         start(claimedIds[i]!, claimedTokens[i]!);
       }
     }
