@@ -453,3 +453,46 @@ describe('results are not held back', () => {
     expect((await stuck).error.name).toBe('AbortError');
   });
 });
+
+describe('bad input', () => {
+  test.each([
+    [{ workerData: () => 1 }, TypeError, '"workerData"'],
+    [{ workerData: { s: Symbol('x') } }, TypeError, '"workerData"'],
+    [{ resourceLimits: { maxOldGenerationSizeMb: 'x' } }, TypeError, '"resourceLimits.maxOldGenerationSizeMb"'],
+    [{ resourceLimits: { maxOldGenerationSizeMb: -5 } }, RangeError, '"resourceLimits.maxOldGenerationSizeMb"'],
+    [{ resourceLimits: { stackSizeMb: 0 } }, RangeError, '"resourceLimits.stackSizeMb"'],
+    [{ resourceLimits: { maxYoungGenerationSizeMb: NaN } }, RangeError, '"resourceLimits.maxYoungGenerationSizeMb"'],
+    [{ threads: 0 }, RangeError, '"threads"'],
+    [{ threads: 65 }, RangeError, '"threads"'],
+    [{ threads: 1.5 }, RangeError, '"threads"'],
+    [{ threads: undefined, minThreads: 3, maxThreads: 2 }, RangeError, '"minThreads"'],
+    [{ threads: undefined, maxThreads: '2' }, TypeError, '"maxThreads"'],
+    [{ idleTimeout: NaN }, RangeError, '"idleTimeout"'],
+    [{ idleTimeout: -1 }, RangeError, '"idleTimeout"'],
+    [{ maxQueue: -1 }, RangeError, '"maxQueue"'],
+    [{ maxQueue: 1.5 }, RangeError, '"maxQueue"'],
+    [{ maxQueue: 'full' }, TypeError, '"maxQueue"'],
+    [{ concurrentTasksPerWorker: 0 }, RangeError, '"concurrentTasksPerWorker"'],
+    [{ filename: 'relative/task.js' }, TypeError, '"filename"'],
+    [{ filename: new URL('https://example.com/task.js') }, TypeError, '"filename"'],
+  ])('new Pool(%p) throws %p naming %s', (options, ErrorClass, named) => {
+    let thrown;
+    try {
+      pool(options);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ErrorClass);
+    expect(thrown.message).toContain(named);
+  });
+
+  test('a task name is looked up among the module\'s own exports only: inherited methods are not tasks', async () => {
+    const p = new Pool({ filename: path.join(__dirname, 'fixtures', 'pool-attack-object-task.js'), threads: 1 });
+    pools.push(p);
+    expect(await p.run(21, { name: 'double' })).toBe(42);
+    for (const name of ['toString', 'constructor', 'hasOwnProperty', 'valueOf', '__proto__']) {
+      const error = await within(p.run(21, { name }), 5000, name).then(() => undefined, (e) => e);
+      expect([name, error?.name, error?.message]).toEqual([name, 'TypeError', expect.stringContaining(`has no export named "${name}" that is a function`)]);
+    }
+  });
+});

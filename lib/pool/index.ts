@@ -41,6 +41,7 @@ const YIELD_EVERY_MS = 4; // let timers and I/O run while results keep streaming
 const SAMPLES = 8192; // run and wait times kept for the summaries (the most recent)
 const MAX_STARTUP_FAILURES = 3; // a worker that dies before it is ready, this many times in a row, fails the pool
 const MAX_CONCURRENCY = 1 << 16;
+const RESOURCE_LIMITS = ['maxYoungGenerationSizeMb', 'maxOldGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'] as const;
 
 /** Options of {@link Pool}, with piscina's names and meanings. */
 export interface PoolOptions {
@@ -271,6 +272,13 @@ export class Pool {
     if (resourceLimits !== undefined && (typeof resourceLimits !== 'object' || resourceLimits === null)) {
       throw optionError('resourceLimits', 'an object', resourceLimits);
     }
+    for (const limit of RESOURCE_LIMITS) {
+      const value: unknown = resourceLimits?.[limit];
+      // Node ignores a limit that is not a number, and one <= 0 kills every worker at start.
+      if (value === undefined) continue;
+      if (typeof value !== 'number') throw optionError(`resourceLimits.${limit}`, 'of type number', value);
+      if (!(value > 0 && value < Infinity)) throw rangeError(`resourceLimits.${limit}`, 'a finite number > 0', value);
+    }
     if (env !== undefined && env !== SHARE_ENV && (typeof env !== 'object' || env === null)) {
       throw optionError('env', 'an object or worker_threads.SHARE_ENV', env);
     }
@@ -294,7 +302,13 @@ export class Pool {
 
     // The first worker checks workerData and the worker options: a DataCloneError or a bad
     // resource limit throws here, with nothing started.
-    for (let i = 0; i < this.#minThreads; i++) this.#spawn();
+    try {
+      for (let i = 0; i < this.#minThreads; i++) this.#spawn();
+    } catch (error) {
+      if ((error as Error | null)?.name !== 'DataCloneError') throw error;
+      const message = `The "workerData" option must be a value structured clone copies: ${(error as Error).message}`;
+      throw Object.assign(new TypeError(message, { cause: error }), { code: 'ERR_INVALID_ARG_TYPE' });
+    }
   }
 
   // ---- workers ------------------------------------------------------------------------------

@@ -84,10 +84,11 @@ function startWorker(init: WorkerInit, port: threads.MessagePort): void {
       // A CommonJS module whose exports object carries `default` (compiled ES modules).
       if (typeof fn !== 'function' && typeof fallback === 'object' && fallback !== null) fn = fallback.default;
     } else {
-      fn = Object.hasOwn(exports, name) ? exports[name] : typeof fallback === 'object' && fallback !== null ? fallback[name] : undefined;
+      // Own properties only: an inherited `toString` or `constructor` is not a task.
+      fn = Object.hasOwn(exports, name) ? exports[name] : typeof fallback === 'object' && fallback !== null && Object.hasOwn(fallback, name) ? fallback[name] : undefined;
     }
     if (typeof fn !== 'function') {
-      const what = name === undefined ? 'a default export (or module.exports) that is a function' : `an export named "${name}" that is a function`;
+      const what = name === undefined ? 'default export (or module.exports) that is a function' : `export named "${name}" that is a function`;
       throw new TypeError(`The task module ${init.filename} has no ${what}`);
     }
     const task = fn as (arg: unknown) => unknown;
