@@ -111,6 +111,19 @@ describe('hostile payloads', () => {
       new Date(0),
       [undefined, null, true, false, ''],
       Object.assign([1, 2], { 5: 6 }),
+      (() => {
+        const shared = { s: 1 };
+        return [shared, shared, { again: shared }];
+      })(),
+      (() => {
+        const circular = { name: 'loop' };
+        circular.self = circular;
+        return circular;
+      })(),
+      { b: 1, '01': 2, 1: 3, 4294967294: 4, 4294967295: 5, a: 6 },
+      Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`k${i}`, i])),
+      Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, i])),
+      Array.from({ length: 65 }, (_, i) => i),
     ];
     for (const value of values) {
       const back = await within(p.run(value, { name: 'echo' }), 5000, 'an echo');
@@ -494,5 +507,50 @@ describe('bad input', () => {
       const error = await within(p.run(21, { name }), 5000, name).then(() => undefined, (e) => e);
       expect([name, error?.name, error?.message]).toEqual([name, 'TypeError', expect.stringContaining(`has no export named "${name}" that is a function`)]);
     }
+  });
+});
+
+describe('what already holds (coverage)', () => {
+  test('idleTimeout scales down between bursts and back up, and every task of every burst runs exactly once', async () => {
+    const perBurst = 300;
+    const bursts = 5;
+    const { pool: p, runs } = pool({ threads: undefined, minThreads: 1, maxThreads: 2, idleTimeout: 20 }, perBurst * bursts);
+    for (let burst = 0; burst < bursts; burst++) {
+      const base = burst * perBurst;
+      const results = await within(Promise.all(Array.from({ length: perBurst }, (_, k) => p.run({ i: base + k }))), 15000, `burst ${burst}`);
+      expect(results).toEqual(Array.from({ length: perBurst }, (_, k) => base + k));
+      const deadline = Date.now() + 5000;
+      while (p.threads.length > 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(p.threads.length).toBe(1);
+    }
+    for (let i = 0; i < perBurst * bursts; i++) expect([i, Atomics.load(runs, i)]).toEqual([i, 1]);
+  });
+
+  test('transferList moves the buffer (detached here, whole there); a bad transferList rejects and leaks nothing', async () => {
+    const { pool: p } = pool({ threads: 1 });
+    const array = new Uint8Array(1 << 20).fill(9);
+    array[array.length - 1] = 4;
+    const moved = p.run(array, { name: 'bytes', transferList: [array.buffer] });
+    expect(array.byteLength).toBe(0);
+    expect(await within(moved, 5000, 'the transfer')).toEqual({ length: 1 << 20, first: 9, last: 4 });
+    const twice = new Uint8Array(4);
+    await expect(p.run(twice, { name: 'bytes', transferList: [twice.buffer, twice.buffer] })).rejects.toMatchObject({ name: 'DataCloneError' });
+    await expect(p.run(twice, { name: 'bytes', transferList: [{}] })).rejects.toThrow('invalid object in transferList');
+    expect(twice.byteLength).toBe(4); // nothing moved
+    // Every id is still there.
+    const again = await within(Promise.all(Array.from({ length: 600 }, (_, i) => p.run(i, { name: 'echo' }))), 10000, 'tasks after');
+    expect(again).toEqual([...again.keys()]);
+  });
+
+  test('errors keep their realm-correct class, code, cause and own properties; other classes keep their name; non-errors come as thrown', async () => {
+    const { pool: p } = pool({ threads: 1 });
+    const typeError = await p.run(0, { name: 'throwTypeError' }).catch((e) => e);
+    expect(typeError).toBeInstanceOf(TypeError);
+    expect(typeError).toMatchObject({ message: 'bad type', code: 'E_TASK', extra: [1, 2], cause: { detail: 7 } });
+    expect(typeError.stack).toContain('pool-attack-task.js');
+    const custom = await p.run(0, { name: 'throwCustom' }).catch((e) => e);
+    expect(custom).toBeInstanceOf(Error);
+    expect(custom).toMatchObject({ name: 'CustomError', message: 'custom' });
+    expect(await p.run(0, { name: 'throwString' }).catch((e) => e)).toBe('plain string');
   });
 });
