@@ -318,6 +318,12 @@ describe('the host process', () => {
     expect(lines).toEqual([{ sums: Array(6).fill(19900), runs: Array(6).fill(200) }]);
   });
 
+  test('tasks that post their own messages on parentPort (undefined, null, text, objects) do not crash the process', async () => {
+    const { code, lines, stderr } = await child(['posts'], 10000);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(lines).toEqual([{ results: [...Array(6).fill('posted'), 5] }]);
+  });
+
   test('a pending task keeps the process alive until its result is in', async () => {
     const { code, lines } = await child(['pending-keeps-alive'], 10000);
     expect({ code, lines }).toEqual({ code: 0, lines: [{ slept: 400 }] });

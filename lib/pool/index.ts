@@ -352,7 +352,9 @@ export class Pool {
     worker.unref();
   }
 
-  #onMessage(worker: Worker, message: ToPool): void {
+  #onMessage(worker: Worker, message: ToPool | null | undefined): void {
+    // Task code may post on parentPort too: anything, undefined and null included.
+    if (typeof message !== 'object' || message === null) return;
     switch (message.type) {
       case 'ready': {
         const entry = this.#slots.find((s) => s?.worker === worker);
