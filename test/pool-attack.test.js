@@ -505,6 +505,25 @@ describe('bad input', () => {
     expect(thrown.message).toContain(named);
   });
 
+  test('bad run() options reject with a TypeError naming the option, and the pool is untouched', async () => {
+    const { pool: p } = pool({ threads: 1 });
+    const cases = [
+      [null, '"options"'],
+      [5, '"options"'],
+      [{ name: 5 }, '"name"'],
+      [{ signal: {} }, '"signal"'],
+      [{ signal: new EventTarget() }, '"signal"'],
+      [{ transferList: 'buffer' }, '"transferList"'],
+      [{ transferList: { length: 1, 0: new ArrayBuffer(1) } }, '"transferList"'],
+    ];
+    for (const [options, named] of cases) {
+      const error = await p.run(1, options).then(() => undefined, (e) => e);
+      expect([named, error instanceof TypeError, error?.message]).toEqual([named, true, expect.stringContaining(named)]);
+    }
+    expect(p.queueSize).toBe(0);
+    expect(await p.run(3, { name: 'echo' })).toBe(3);
+  });
+
   test('a task name is looked up among the module\'s own exports only: inherited methods are not tasks', async () => {
     const p = new Pool({ filename: path.join(__dirname, 'fixtures', 'pool-attack-object-task.js'), threads: 1 });
     pools.push(p);
