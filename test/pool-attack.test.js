@@ -579,3 +579,64 @@ describe('what already holds (coverage)', () => {
     expect(await p.run(0, { name: 'throwString' }).catch((e) => e)).toBe('plain string');
   });
 });
+
+describe('everything at once', () => {
+  const { prng } = require('./support/prng');
+
+  test.each([1, 2, 3])('seed %i: crashes, aborts, maxQueue, sync and async tasks, slow payloads and a close(): exact accounting', async (seed) => {
+    const random = prng(seed);
+    const count = 2500;
+    const { pool: p, runs } = pool({ threads: 3, maxQueue: 300, concurrentTasksPerWorker: 4 }, count);
+    const kinds = [];
+    const promises = [];
+    for (let i = 0; i < count; i++) {
+      const roll = random();
+      const act = roll < 0.004 ? 'exit' : roll < 0.006 ? 'exit-later' : undefined;
+      const controller = random() < 0.15 ? new AbortController() : undefined;
+      // A string too long for the record sends the argument down the slow path.
+      const arg = random() < 0.1 ? { i, act, pad: 'p'.repeat(600) } : { i, act };
+      const name = random() < 0.5 ? 'countedAsync' : undefined;
+      kinds.push({ act, aborted: controller !== undefined });
+      promises.push(outcome(p.run(arg, { name, signal: controller?.signal })));
+      if (controller) {
+        const when = random();
+        if (when < 0.3) controller.abort();
+        else setTimeout(() => controller.abort(), Math.floor(when * 10));
+      }
+      if (random() < 0.02) await new Promise((resolve) => setTimeout(resolve, 1));
+      else if (random() < 0.1) await new Promise(setImmediate);
+    }
+    const closed = within(p.close(), 30000, 'close()');
+    const results = await within(Promise.all(promises), 30000, 'every task');
+    await closed;
+    const tally = { value: 0, full: 0, aborted: 0, died: 0 };
+    for (let i = 0; i < count; i++) {
+      const result = results[i];
+      const ran = Atomics.load(runs, i);
+      expect([i, ran <= 1]).toEqual([i, true]);
+      if ('value' in result) {
+        tally.value++;
+        expect([i, result.value, ran]).toEqual([i, i, 1]);
+      } else if (result.error.code === 'ERR_POOL_QUEUE_FULL') {
+        tally.full++;
+        expect([i, ran]).toEqual([i, 0]);
+      } else if (result.error.name === 'AbortError') {
+        tally.aborted++;
+        expect([i, kinds[i].aborted]).toEqual([i, true]);
+      } else {
+        tally.died++;
+        expect([i, result.error.code]).toEqual([i, 'ERR_POOL_WORKER_DIED']);
+      }
+    }
+    expect(tally.value + tally.full + tally.aborted + tally.died).toBe(count);
+    // A death takes at most the tasks its worker had started and not finished (4 at once here).
+    let deaths = 0;
+    for (let i = 0; i < count; i++) if (kinds[i].act !== undefined && Atomics.load(runs, i) === 1) deaths++;
+    expect(tally.died).toBeLessThanOrEqual(4 * deaths);
+    // Every task that called process.exit() in the task itself and was not aborted first died.
+    for (let i = 0; i < count; i++) if (kinds[i].act === 'exit' && Atomics.load(runs, i) === 1) expect([i, results[i].error?.code]).toEqual([i, 'ERR_POOL_WORKER_DIED']);
+    // How many of each depends on this machine's speed; each outcome must occur.
+    expect([tally.value > 0, tally.full > 0, tally.aborted > 0, tally.died > 0]).toEqual([true, true, true, true]);
+    expect(p.threads).toEqual([]);
+  });
+});
