@@ -251,6 +251,13 @@ describe('workers that die', () => {
     expect(died).toEqual([]);
   });
 
+  test('process.exit() while the worker writes a result into shared memory (a getter of the result): only that task is lost', async () => {
+    const dies = (i) => i % 31 === 9;
+    const { died, results } = await crashRound({ count: 200, acts: (i) => (dies(i) ? 'exit-in-result' : undefined), options: { threads: 2, concurrentTasksPerWorker: 4 } });
+    expect(died).toEqual([...Array(200).keys()].filter(dies));
+    expect(results[9].error.message).toContain('exit code 6');
+  });
+
   test('async tasks, 8 per worker, one calls process.exit(): its worker\'s other started tasks reject, the rest complete', async () => {
     const exits = (i) => i % 53 === 11;
     const { died } = await crashRound({ count: 400, acts: (i) => (exits(i) ? 'exit' : undefined), name: 'countedAsync', options: { threads: 2, concurrentTasksPerWorker: 8 } });
