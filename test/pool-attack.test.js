@@ -558,6 +558,18 @@ describe('what already holds (coverage)', () => {
     for (let i = 0; i < perBurst * bursts; i++) expect([i, Atomics.load(runs, i)]).toEqual([i, 1]);
   });
 
+  test('idleTimeout 0 with bursts and pauses: never fewer than minThreads workers, and no task is left with none', async () => {
+    const { pool: p } = pool({ threads: undefined, minThreads: 1, maxThreads: 2, idleTimeout: 0 });
+    const deadline = Date.now() + 3000;
+    for (let round = 0; round < 300 && Date.now() < deadline; round++) {
+      const burst = round % 2 === 0 ? 3 : 1;
+      const results = await within(Promise.all(Array.from({ length: burst }, (_, i) => p.run(i, { name: 'echo' }))), 3000, `round ${round}`);
+      expect(results).toEqual([...results.keys()]);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      expect([round, p.threads.length >= 1]).toEqual([round, true]);
+    }
+  });
+
   test('transferList moves the buffer (detached here, whole there); a bad transferList rejects and leaks nothing', async () => {
     const { pool: p } = pool({ threads: 1 });
     const array = new Uint8Array(1 << 20).fill(9);

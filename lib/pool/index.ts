@@ -231,6 +231,7 @@ export class Pool {
   #cancelled: Promise<void> | undefined;
   #idleWaiters: (() => void)[] = [];
   #idleTimer: NodeJS.Timeout | undefined;
+  #stopping = 0; // stop requests issued whose worker has not exited yet (taken or not)
 
   #completed = 0;
   readonly #createdAt = performance.now();
@@ -401,7 +402,12 @@ export class Pool {
       this.#failAll(error);
       return;
     }
-    if (clean) return;
+    if (clean) {
+      if (this.#stopping > 0) this.#stopping--;
+      // Tasks admitted while workers were leaving on stop requests must not be left with none.
+      if (this.#live < this.#minThreads && (!this.#closed || this.#admitted + this.#waitingCount > 0)) this.#spawn();
+      return;
+    }
 
     // isNativeError, not instanceof: Node creates the worker's error in its own realm (under Jest, another one).
     const reason = types.isNativeError(entry.error) ? `${entry.error.name}: ${entry.error.message}` : `exit code ${code}`;
@@ -654,7 +660,7 @@ export class Pool {
     if (this.#live === this.#maxThreads) return;
     if (this.#live < this.#maxThreads && this.#admitted + this.#waitingCount > this.#live * this.#concurrency) {
       // Stop requests no worker has taken yet: cancel them before adding a worker.
-      Atomics.store(this.#view.control, L.STOP_REQUESTS, 0);
+      this.#stopping -= Atomics.exchange(this.#view.control, L.STOP_REQUESTS, 0);
       this.#spawn();
     }
   }
@@ -793,8 +799,10 @@ export class Pool {
     this.#idleTimer = setTimeout(() => {
       this.#idleTimer = undefined;
       if (this.#closed || this.#admitted + this.#waitingCount > 0) return;
-      const extra = this.#live - this.#minThreads - Atomics.load(this.#view.control, L.STOP_REQUESTS);
+      // Workers that took a request and have not exited yet still count in #live.
+      const extra = this.#live - this.#minThreads - this.#stopping;
       if (extra <= 0) return;
+      this.#stopping += extra;
       // Cooperative: an idle worker that sees a request exits on its own (worker.ts). Any idle
       // worker may take one; the permits wake parked ones.
       Atomics.add(this.#view.control, L.STOP_REQUESTS, extra);
