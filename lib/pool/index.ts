@@ -418,6 +418,7 @@ export class Pool {
       if (task === undefined) continue;
       const state = Atomics.load(states, id);
       if ((state & L.PHASE_MASK) === L.STARTED && (state & L.WORKER_MASK) === mine) {
+        // A plain read is enough: the thread that wrote the record has exited ('exit' event).
         if (this.#view.records[(id * L.RECORD_BYTES + L.RECORD_RUN) / 8]! >= 0) {
           // It finished and its result is in the record; the worker died before publishing it.
           this.#settleFromRecord(id, task);
