@@ -259,6 +259,14 @@ describe('workers that die', () => {
     expect(died.length).toBeLessThanOrEqual(8 * [...Array(400).keys()].filter(exits).length);
   });
 
+  test('a module that kills every worker while loading: every task, those waiting for room too, rejects with the reason', async () => {
+    const p = new Pool({ filename: path.join(__dirname, 'fixtures', 'pool-attack-exit-on-load.js'), threads: 1 });
+    pools.push(p);
+    const results = await within(Promise.all(Array.from({ length: 600 }, (_, i) => outcome(p.run(i)))), 15000, 'every task');
+    const reasons = new Set(results.map((r) => `${r.error?.code}: ${r.error?.message}`));
+    expect([...reasons]).toEqual(['ERR_POOL_WORKER_DIED: Pool workers keep dying before they are ready (exit code 9)']);
+  });
+
   test('a worker killed by resourceLimits while others stream results: the out-of-memory task rejects, nothing else is lost', async () => {
     const ooms = (i) => i === 50 || i === 250;
     const { died, results } = await crashRound({

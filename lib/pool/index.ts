@@ -900,8 +900,10 @@ export class Pool {
 
   #failAll(error: unknown): void {
     if (this.#cancelled !== undefined) return;
+    // destroy() rejects with an AbortError; a failure should say what failed (waiting tasks first:
+    // destroy() settles those at once).
+    for (const task of this.#waiting) if (task !== undefined) this.#rejectTask(task, error);
     void this.destroy();
-    // destroy() rejects with an AbortError; a failure should say what failed.
     for (const task of this.#tasks) if (task !== undefined) this.#rejectTask(task, error);
   }
 
