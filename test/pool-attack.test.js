@@ -406,9 +406,9 @@ describe('abort, close and destroy racing the work', () => {
     await within(destroyed, 10000, 'destroy()');
     const results = await within(Promise.all(queued), 1000, 'the queued tasks after destroy()');
     for (let i = 0; i < count; i++) {
-      expect([i, results[i].error?.name, Atomics.load(runs, i)]).toEqual([i, 'AbortError', 0]);
+      expect([i, results[i].error?.name, results[i].error?.message, Atomics.load(runs, i)]).toEqual([i, 'AbortError', 'The pool was destroyed before the task ran', 0]);
     }
-    expect((await stuck).error.name).toBe('AbortError');
+    expect((await stuck).error).toMatchObject({ name: 'AbortError', message: expect.stringContaining('while the task ran') });
     await expect(p.run(1, { name: 'echo' })).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED' });
     expect(p.threads).toEqual([]);
   });

@@ -885,11 +885,13 @@ export class Pool {
         } catch {
           // A corrupt ring: reject what is left rather than leave it pending.
         }
+        const stopped = new AbortError('The pool was destroyed while the task ran (its worker was stopped)');
         for (let id = 0; id < this.#layout.maxPending; id++) {
           const task = this.#tasks[id];
           if (task === undefined) continue;
+          const started = (Atomics.load(this.#view.states, id) & L.PHASE_MASK) === L.STARTED;
           this.#release(id);
-          this.#rejectTask(task, reason);
+          this.#rejectTask(task, started ? stopped : reason);
         }
         this.#afterSettle();
       })();
