@@ -33,6 +33,15 @@ function within(promise, ms, what) {
 
 const outcome = (promise) => promise.then((value) => ({ value }), (error) => ({ error }));
 
+// Waits (at most 10 s) until the pool's workers have started `count` tasks in all.
+async function startedAtLeast(p, count) {
+  const deadline = Date.now() + 10000;
+  while (p.started < count) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} tasks to start (${p.started} did)`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
 // Byte-exact comparison with structured clone: holes, key order, -0, NaN and types all show.
 function sameAsStructuredClone(got, sent) {
   return Buffer.compare(v8.serialize(got), v8.serialize(structuredClone(sent))) === 0;
@@ -400,7 +409,7 @@ describe('abort, close and destroy racing the work', () => {
     const { pool: p, runs } = pool({ threads: 1 }, count);
     const stuck = outcome(p.run(0, { name: 'forever' }));
     const queued = Array.from({ length: count }, (_, i) => outcome(p.run({ i })));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await startedAtLeast(p, 1); // the stuck one, first in line
     const destroyed = p.destroy();
     await expect(p.run(1, { name: 'echo' })).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED' });
     await within(destroyed, 10000, 'destroy()');
@@ -474,7 +483,7 @@ describe('results are not held back', () => {
     await p.run(0, { name: 'echo' });
     const quick = Array.from({ length: 5 }, (_, i) => outcome(p.run({ i })));
     const stuck = outcome(p.run(0, { name: 'forever' }));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await startedAtLeast(p, 7); // the echo, the five, and the stuck one
     await within(p.destroy(), 10000, 'destroy()');
     expect(await Promise.all(quick)).toEqual([0, 1, 2, 3, 4].map((value) => ({ value })));
     expect([...runs.slice(0, 5)]).toEqual([1, 1, 1, 1, 1]);
