@@ -597,6 +597,16 @@ describe('what already holds (coverage)', () => {
     expect(again).toEqual([...again.keys()]);
   });
 
+  test('Symbol.asyncDispose finishes the tasks already submitted, then closes', async () => {
+    const { pool: p, runs } = pool({ threads: 2 }, 300);
+    const results = Array.from({ length: 300 }, (_, i) => p.run({ i }));
+    await within(p[Symbol.asyncDispose](), 15000, 'asyncDispose');
+    expect(await Promise.all(results)).toEqual([...results.keys()]);
+    expect([...runs].every((ran) => ran === 1)).toBe(true);
+    expect(p.threads).toEqual([]);
+    await expect(p.run(1, { name: 'echo' })).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED' });
+  });
+
   test('errors keep their realm-correct class, code, cause and own properties; other classes keep their name; non-errors come as thrown', async () => {
     const { pool: p } = pool({ threads: 1 });
     const typeError = await p.run(0, { name: 'throwTypeError' }).catch((e) => e);
