@@ -16,6 +16,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { types } from 'node:util';
 import { MessageChannel, SHARE_ENV, Worker, type MessagePort, type ResourceLimits, type Transferable } from 'node:worker_threads';
 
 import { AbortError, SignalWords, WorkerWaker } from '../index';
@@ -43,6 +44,7 @@ const YIELD_EVERY_MS = 4; // let timers and I/O run while results keep streaming
 const SAMPLES = 8192; // run and wait times kept for the summaries (the most recent)
 const MAX_STARTUP_FAILURES = 3; // a worker that dies before it is ready, this many times in a row, fails the pool
 const MAX_CONCURRENCY = 1 << 16;
+const RESOURCE_LIMITS = ['maxYoungGenerationSizeMb', 'maxOldGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'] as const;
 
 /** Options of {@link Pool}, with piscina's names and meanings. */
 export interface PoolOptions {
@@ -56,7 +58,11 @@ export interface PoolOptions {
   maxThreads?: number | undefined;
   /** Ms with no task pending before workers above `minThreads` stop (default 0). */
   idleTimeout?: number | undefined;
-  /** Most tasks waiting to start (`queueSize`) before `run()` rejects; `'auto'` is `maxThreads ** 2`. Default `Infinity`. */
+  /**
+   * Most tasks waiting for a busy worker before `run()` rejects, as in piscina: tasks the workers
+   * can take at once (`maxThreads × concurrentTasksPerWorker`) do not count, so `0` runs a task
+   * only when a worker is free. `'auto'` is `maxThreads ** 2`. Default `Infinity`.
+   */
   maxQueue?: number | 'auto' | undefined;
   /** Tasks one worker runs at once; counts for async tasks (default 1). */
   concurrentTasksPerWorker?: number | undefined;
@@ -130,6 +136,8 @@ interface Slot {
   readonly exited: Promise<void>;
   ready: boolean;
   error: unknown;
+  /** terminate() was called on it (from outside the pool too: `pool.threads` hands the workers out). */
+  terminated: boolean;
 }
 
 function optionError(name: string, expected: string, value: unknown): TypeError {
@@ -226,6 +234,7 @@ export class Pool {
   #cancelled: Promise<void> | undefined;
   #idleWaiters: (() => void)[] = [];
   #idleTimer: NodeJS.Timeout | undefined;
+  #stopping = 0; // stop requests issued whose worker has not exited yet (taken or not)
 
   #completed = 0;
   readonly #createdAt = performance.now();
@@ -267,6 +276,13 @@ export class Pool {
     if (resourceLimits !== undefined && (typeof resourceLimits !== 'object' || resourceLimits === null)) {
       throw optionError('resourceLimits', 'an object', resourceLimits);
     }
+    for (const limit of RESOURCE_LIMITS) {
+      const value: unknown = resourceLimits?.[limit];
+      // Node ignores a limit that is not a number, and one <= 0 kills every worker at start.
+      if (value === undefined) continue;
+      if (typeof value !== 'number') throw optionError(`resourceLimits.${limit}`, 'of type number', value);
+      if (!(value > 0 && value < Infinity)) throw rangeError(`resourceLimits.${limit}`, 'a finite number > 0', value);
+    }
     if (env !== undefined && env !== SHARE_ENV && (typeof env !== 'object' || env === null)) {
       throw optionError('env', 'an object or worker_threads.SHARE_ENV', env);
     }
@@ -290,7 +306,13 @@ export class Pool {
 
     // The first worker checks workerData and the worker options: a DataCloneError or a bad
     // resource limit throws here, with nothing started.
-    for (let i = 0; i < this.#minThreads; i++) this.#spawn();
+    try {
+      for (let i = 0; i < this.#minThreads; i++) this.#spawn();
+    } catch (error) {
+      if ((error as Error | null)?.name !== 'DataCloneError') throw error;
+      const message = `The "workerData" option must be a value structured clone copies: ${(error as Error).message}`;
+      throw Object.assign(new TypeError(message, { cause: error }), { code: 'ERR_INVALID_ARG_TYPE' });
+    }
   }
 
   // ---- workers ------------------------------------------------------------------------------
@@ -318,7 +340,14 @@ export class Pool {
     };
     const worker = new Worker(WORKER_FILE, { workerData: { poolWorker: init }, ...this.#workerOptions });
     let exited!: () => void;
-    const entry: Slot = { worker, exited: new Promise((resolve) => (exited = resolve)), ready: false, error: undefined };
+    const entry: Slot = { worker, exited: new Promise((resolve) => (exited = resolve)), ready: false, error: undefined, terminated: false };
+    // A worker stopped by terminate() did not fail at start up: it must not count towards failing the
+    // pool (its exit code, 1, is the same as a task module's process.exit(1)).
+    const terminate = worker.terminate.bind(worker);
+    worker.terminate = () => {
+      entry.terminated = true;
+      return terminate();
+    };
     this.#slots[slot] = entry;
     this.#live++;
     worker.on('message', (message: ToPool) => this.#onMessage(worker, message));
@@ -330,11 +359,13 @@ export class Pool {
       exited();
     });
     // An idle pool does not keep the process alive; pending tasks do (the collector's
-    // acquireAsync). After the listeners: adding a 'message' listener refs the port again.
+    // acquireAsync). After the listeners: adding a 'message' listener refs the worker's port again.
     worker.unref();
   }
 
-  #onMessage(worker: Worker, message: ToPool): void {
+  #onMessage(worker: Worker, message: ToPool | null | undefined): void {
+    // Task code may post on parentPort too: anything, undefined and null included.
+    if (typeof message !== 'object' || message === null) return;
     // A message about a task whose id no longer holds the token it was sent with (its worker was
     // declared dead and the id reused meanwhile) is stale: it must not settle another task.
     if (message.type !== 'ready' && Atomics.load(this.#view.states, message.id) !== message.token) return;
@@ -385,9 +416,15 @@ export class Pool {
       this.#failAll(error);
       return;
     }
-    if (clean) return;
+    if (clean) {
+      if (this.#stopping > 0) this.#stopping--;
+      // Tasks admitted while workers were leaving on stop requests must not be left with none.
+      if (this.#live < this.#minThreads && (!this.#closed || this.#admitted + this.#waitingCount > 0)) this.#spawn();
+      return;
+    }
 
-    const reason = entry.error instanceof Error ? `${entry.error.name}: ${entry.error.message}` : `exit code ${code}`;
+    // isNativeError, not instanceof: Node creates the worker's error in its own realm (under Jest, another one).
+    const reason = types.isNativeError(entry.error) ? `${entry.error.name}: ${entry.error.message}` : `exit code ${code}`;
     const { states } = this.#view;
     const mine = slot + 1;
     for (let id = 0; id < this.#layout.maxPending; id++) {
@@ -396,12 +433,7 @@ export class Pool {
       const state = Atomics.load(states, id);
       if (state === ((state & L.GEN_MASK) | L.DONE | mine)) {
         // Finished there, result written, not published: the record holds it.
-        const recordAt = id * L.RECORD_BYTES;
-        this.#record(this.#view.records[recordAt / 8 + L.RECORD_START / 8]!, this.#view.records[recordAt / 8 + L.RECORD_RUN / 8]!, task);
-        const value = task.settled ? undefined : this.#codec.decode(recordAt + L.RECORD_PAYLOAD);
-        this.#release(id);
-        this.#completed++;
-        this.#resolve(task, value);
+        this.#settleFromRecord(id, task);
       } else if ((state & L.PHASE_MASK) === L.STARTED && (state & L.WORKER_MASK) === mine) {
         // Started there: it may have had effects, so it is not run again.
         this.#release(id);
@@ -420,10 +452,10 @@ export class Pool {
       }
     }
     this.#repairSignals();
-    // A worker that fails with an error before it is ready (an exception or out of memory while
+    // A worker that dies by itself before it is ready (an exception, out of memory or process.exit while
     // starting), again and again, would be replaced for ever: fail the pool instead.
     if (entry.ready) this.#startupFailures = 0;
-    else if (entry.error !== undefined && ++this.#startupFailures >= MAX_STARTUP_FAILURES) {
+    else if (!entry.terminated && ++this.#startupFailures >= MAX_STARTUP_FAILURES) {
       this.#failAll(Object.assign(new Error(`Pool workers keep dying before they are ready (${reason})`, { cause: entry.error }), { code: 'ERR_POOL_WORKER_DIED' }));
       return;
     }
@@ -469,7 +501,7 @@ export class Pool {
     if (transferList !== undefined && !Array.isArray(transferList)) return Promise.reject(optionError('transferList', 'an array', transferList));
     if (this.#closed) return Promise.reject(closedError());
     if (signal?.aborted) return Promise.reject(new AbortError('The task was aborted before it was queued', { cause: signal.reason }));
-    if (this.#maxQueue !== Infinity && this.queueSize >= this.#maxQueue) {
+    if (this.#maxQueue !== Infinity && this.#admitted + this.#waitingCount >= this.#maxQueue + this.#maxThreads * this.#concurrency) {
       return Promise.reject(Object.assign(new Error(`The task queue is full (maxQueue ${this.#maxQueue})`), { code: 'ERR_POOL_QUEUE_FULL' }));
     }
     let resolve!: (value: unknown) => void;
@@ -641,7 +673,7 @@ export class Pool {
     if (this.#live === this.#maxThreads) return;
     if (this.#live < this.#maxThreads && this.#admitted + this.#waitingCount > this.#live * this.#concurrency) {
       // Stop requests no worker has taken yet: cancel them before adding a worker.
-      Atomics.store(this.#view.control, L.STOP_REQUESTS, 0);
+      this.#stopping -= Atomics.exchange(this.#view.control, L.STOP_REQUESTS, 0);
       this.#spawn();
     }
   }
@@ -679,7 +711,7 @@ export class Pool {
 
   /** Reads the result rings of the slots named by `bits` (bit i = slot i). */
   #drainResults(bits: bigint): void {
-    const { resultHeaders, resultIds, records } = this.#view;
+    const { resultHeaders, resultIds } = this.#view;
     const capacity = this.#layout.resultCapacity;
     const mask = capacity - 1;
     let settled = 0;
@@ -702,13 +734,8 @@ export class Pool {
             this.#resultHeads[slot] = head;
             throw new Error(`worker-waker/pool bug: a result arrived for task id ${id}, which is not finished`);
           }
-          const recordAt = id * L.RECORD_BYTES;
-          this.#record(records[recordAt / 8 + L.RECORD_START / 8]!, records[recordAt / 8 + L.RECORD_RUN / 8]!, task);
-          const value = task.settled ? undefined : this.#codec.decode(recordAt + L.RECORD_PAYLOAD);
-          this.#release(id);
-          this.#completed++;
+          this.#settleFromRecord(id, task);
           settled++;
-          this.#resolve(task, value);
         }
         this.#resultHeads[slot] = head;
         // After the entries (and their records, whose ids are only now free for reuse) are read:
@@ -717,6 +744,17 @@ export class Pool {
       }
     }
     if (settled > 0) this.#afterSettle();
+  }
+
+  /** Resolves `task` (id `id`) with the fast-path result its worker wrote into its record. */
+  #settleFromRecord(id: number, task: Task): void {
+    const { records } = this.#view;
+    const recordAt = id * L.RECORD_BYTES;
+    this.#record(records[recordAt / 8 + L.RECORD_START / 8]!, records[recordAt / 8 + L.RECORD_RUN / 8]!, task);
+    const value = task.settled ? undefined : this.#codec.decode(recordAt + L.RECORD_PAYLOAD);
+    this.#release(id);
+    this.#completed++;
+    this.#resolve(task, value);
   }
 
   #record(start: number, run: number, task: Task): void {
@@ -769,8 +807,10 @@ export class Pool {
     this.#idleTimer = setTimeout(() => {
       this.#idleTimer = undefined;
       if (this.#closed || this.#admitted + this.#waitingCount > 0) return;
-      const extra = this.#live - this.#minThreads - Atomics.load(this.#view.control, L.STOP_REQUESTS);
+      // Workers that took a request and have not exited yet still count in #live.
+      const extra = this.#live - this.#minThreads - this.#stopping;
       if (extra <= 0) return;
+      this.#stopping += extra;
       // Cooperative: an idle worker that sees a request exits on its own (worker.ts). Any idle
       // worker may take one; the permits wake parked ones.
       Atomics.add(this.#view.control, L.STOP_REQUESTS, extra);
@@ -852,11 +892,13 @@ export class Pool {
         } catch {
           // A corrupt ring: reject what is left rather than leave it pending.
         }
+        const stopped = new AbortError('The pool was destroyed while the task ran (its worker was stopped)');
         for (let id = 0; id < this.#layout.maxPending; id++) {
           const task = this.#tasks[id];
           if (task === undefined) continue;
+          const started = (Atomics.load(this.#view.states, id) & L.PHASE_MASK) === L.STARTED;
           this.#release(id);
-          this.#rejectTask(task, reason);
+          this.#rejectTask(task, started ? stopped : reason);
         }
         this.#afterSettle();
       })();
@@ -867,8 +909,10 @@ export class Pool {
 
   #failAll(error: unknown): void {
     if (this.#cancelled !== undefined) return;
+    // destroy() rejects with an AbortError; a failure should say what failed (waiting tasks first:
+    // destroy() settles those at once).
+    for (const task of this.#waiting) if (task !== undefined) this.#rejectTask(task, error);
     void this.destroy();
-    // destroy() rejects with an AbortError; a failure should say what failed.
     for (const task of this.#tasks) if (task !== undefined) this.#rejectTask(task, error);
   }
 

@@ -51,7 +51,12 @@ export class PayloadCodec {
     this.#offset = start;
     this.#end = end;
     this.#seen.length = 0;
-    const ok = this.#write(value, 0);
+    let ok = false;
+    try {
+      ok = this.#write(value, 0);
+    } catch {
+      // A getter threw: structured clone (the caller's fallback) throws it again where it is reported.
+    }
     this.#seen.length = 0;
     return ok ? this.#offset : -1;
   }
@@ -120,8 +125,11 @@ export class PayloadCodec {
     const view = this.#view;
     if (Array.isArray(value)) {
       const length = value.length;
-      // Holes and extra properties: keys() would differ from the indices.
-      if (length > MAX_ENTRIES || Object.getPrototypeOf(value) !== Array.prototype || Object.keys(value).length !== length) return false;
+      // Holes and extra properties: keys() would differ from the indices. Index keys come first,
+      // in order, so `length` keys ending with the last index are exactly 0 .. length - 1.
+      if (length > MAX_ENTRIES || Object.getPrototypeOf(value) !== Array.prototype) return false;
+      const keys = Object.keys(value);
+      if (keys.length !== length || (length > 0 && keys[length - 1] !== String(length - 1))) return false;
       if (!this.#room(3)) return false;
       view.setUint8(this.#offset, T_ARRAY);
       view.setUint16(this.#offset + 1, length, true);

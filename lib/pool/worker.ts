@@ -2,7 +2,8 @@
 // near the one it served last (`summarySelect`), takes the whole word (`take`), claims batches
 // from the rings it names, starts each task with a compare-and-swap on the task's state (the
 // step that makes a task run once), and writes small results into the task's record and its id
-// into this worker's result ring, published in batches (`resultWords.set(slot)`).
+// into this worker's result ring, published (`resultWords.set(slot)`) before the next task starts
+// and before the worker waits, so no result waits behind a long task.
 //
 // Waiting: with nothing pending in this thread but the pool's own message port, the worker
 // blocks in `acquire()` (a short spin, then it parks: the cheapest wake-up). Anything else
@@ -83,10 +84,11 @@ function startWorker(init: WorkerInit, port: threads.MessagePort): void {
       // A CommonJS module whose exports object carries `default` (compiled ES modules).
       if (typeof fn !== 'function' && typeof fallback === 'object' && fallback !== null) fn = fallback.default;
     } else {
-      fn = Object.hasOwn(exports, name) ? exports[name] : typeof fallback === 'object' && fallback !== null ? fallback[name] : undefined;
+      // Own properties only: an inherited `toString` or `constructor` is not a task.
+      fn = Object.hasOwn(exports, name) ? exports[name] : typeof fallback === 'object' && fallback !== null && Object.hasOwn(fallback, name) ? fallback[name] : undefined;
     }
     if (typeof fn !== 'function') {
-      const what = name === undefined ? 'a default export (or module.exports) that is a function' : `an export named "${name}" that is a function`;
+      const what = name === undefined ? 'default export (or module.exports) that is a function' : `export named "${name}" that is a function`;
       throw new TypeError(`The task module ${init.filename} has no ${what}`);
     }
     const task = fn as (arg: unknown) => unknown;
@@ -132,7 +134,12 @@ function startWorker(init: WorkerInit, port: threads.MessagePort): void {
 
   function fail(id: number, thrown: unknown, start: number): void {
     const run = origin + performance.now() - start;
-    const described = describeThrown(thrown);
+    let described: ReturnType<typeof describeThrown>;
+    try {
+      described = describeThrown(thrown);
+    } catch (describeError) {
+      described = unclonableThrown(thrown, describeError); // a Proxy whose traps throw
+    }
     const token = Atomics.load(states, id);
     try {
       post({ type: 'error', id, token, thrown: described, start, run });
@@ -223,8 +230,31 @@ function startWorker(init: WorkerInit, port: threads.MessagePort): void {
     return true;
   }
 
+  // The rings of the word in hand that runWord has not reached yet (bit i = queue bit i).
+  let heldWord = 0;
+  let heldBits = 0n;
+
+  /**
+   * Before this thread runs task code, which may take long or wait for another task: hands the
+   * rings it holds (their bits were taken with the word) back to the other workers, `ring` if it
+   * still has entries and the word's rings not reached yet. This thread still drains them after;
+   * claims are a CAS, so sharing a ring with another worker costs nothing else.
+   */
+  function handBack(ring: number): void {
+    if (L.ringLength(view, ring) > 0) taskWords.set(L.signalQueueOf(layout, ring));
+    for (let queueBit = 0; heldBits !== 0n && queueBit < layout.queuesPerWord; queueBit++) {
+      const bit = 1n << BigInt(queueBit);
+      if ((heldBits & bit) === 0n) continue;
+      heldBits &= ~bit;
+      const held = L.ringOf(layout, heldWord, queueBit);
+      if (L.ringLength(view, held) > 0) taskWords.set(L.signalQueueOf(layout, held));
+    }
+  }
+
   /** Runs what the queues of `bits` (taken from `word`) hold. False once the pool is cancelling. */
   function runWord(word: number, bits: bigint): boolean {
+    heldWord = word;
+    heldBits = bits;
     for (let half = 0; half < 2; half++) {
       let mask = Number(half === 0 ? bits & 0xffffffffn : bits >> 32n);
       while (mask !== 0) {
@@ -233,6 +263,7 @@ function startWorker(init: WorkerInit, port: threads.MessagePort): void {
         const queueBit = half * 32 + bit;
         if (queueBit >= layout.queuesPerWord) continue;
         const ring = L.ringOf(layout, word, queueBit);
+        heldBits &= ~(1n << BigInt(queueBit));
         if (inFlight >= concurrency) {
           // Full: give the ring back to the other workers (its bit was taken with the word).
           if (L.ringLength(view, ring) > 0) taskWords.set(L.signalQueueOf(layout, ring));
@@ -253,10 +284,13 @@ function startWorker(init: WorkerInit, port: threads.MessagePort): void {
       }
       const count = L.claimTasks(layout, view, ring, room, claimedIds, claimedTokens);
       if (count === 0) return true;
+      handBack(ring);
       for (let i = 0; i < count; i++) {
         // destroy(): stop between tasks; the ones claimed and not started stay QUEUED, and the
         // pool rejects them once this worker has exited.
         if (Atomics.load(control, L.STATE) === L.CANCELLING) return false;
+        // The results in hand go out before more task code runs: a long task must not hold them.
+        publish();
         start(claimedIds[i]!, claimedTokens[i]!);
       }
     }
