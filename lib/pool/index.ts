@@ -215,13 +215,18 @@ export interface PoolOptions {
    * const { setTimeout: sleep } = require('node:timers/promises');
    * const { Pool } = require('worker-waker/pool');
    *
-   * module.exports = () => sleep(100);
+   * module.exports = async () => {
+   *   const start = Date.now();
+   *   await sleep(100);
+   *   return [start, Date.now()];
+   * };
    * if (isMainThread) {
    *   (async () => {
    *     const pool = new Pool({ filename: __filename, threads: 1, concurrentTasksPerWorker: 10 });
-   *     const start = Date.now();
-   *     await Promise.all(Array.from({ length: 10 }, () => pool.run(null)));
-   *     assert.ok(Date.now() - start < 900); // the ten waits overlapped in the one worker
+   *     const spans = await Promise.all(Array.from({ length: 10 }, () => pool.run(null)));
+   *     const lastStart = Math.max(...spans.map(([start]) => start));
+   *     const firstEnd = Math.min(...spans.map(([, end]) => end));
+   *     assert.ok(lastStart < firstEnd); // all ten were waiting at once in the one worker
    *     await pool.close();
    *   })();
    * }
@@ -1589,7 +1594,10 @@ export class Pool {
    * if (isMainThread) {
    *   const pool = new Pool({ filename: __filename, threads: 1 });
    *   pool.run(200)
-   *     .then(() => assert.ok(pool.utilization > 0.2 && pool.utilization <= 1))
+   *     .then(() => {
+   *       assert.ok(pool.utilization > 0 && pool.utilization <= 1);
+   *       console.log(pool.utilization); // 200 ms of work ÷ the pool's age so far
+   *     })
    *     .finally(() => pool.close());
    * }
    * ```
