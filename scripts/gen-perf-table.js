@@ -83,6 +83,9 @@ function render(results) {
   }
   const floor = results.rows.filter((r) => r.section === 'fastPath' && r.id.startsWith('baseline/'));
   if (floor.length > 0) lines.push('', `For scale: ${floor.map((r) => `${r.label.replace(/^baseline: /, '')} ${value(r)}`).join('; ')}.`);
+  const others = [['blocking', 'postMessage'], ['async', 'piscina'], ['blocking', 'native-condvar'], ['blocking', 'native-futex'], ['blocking', 'native-spin']]
+    .map(([section, id]) => byId(section, id)).filter(Boolean);
+  if (others.length > 0) lines.push('', `For comparison, round trips on two CPUs: ${others.map((r) => `${r.label.replace(/, worker <-> worker$/, '')} ${value(r)}`).join('; ')}.`);
   return lines.join('\n');
 }
 
