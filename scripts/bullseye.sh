@@ -66,7 +66,8 @@ prebuild() { # prebuild ARCH
   mkdir -p "$work/scripts"
   cp -r binding.gyp package.json native "$work/"
   cp scripts/prebuildify.js scripts/check-prebuilds.js "$work/scripts/"
-  cp -al node_modules "$work/node_modules" 2> /dev/null || cp -a node_modules "$work/node_modules"
+  modules="$(readlink -f node_modules)"
+  cp -al "$modules" "$work/node_modules" 2> /dev/null || cp -a "$modules" "$work/node_modules"
   chroot "$root" /usr/bin/env -i PATH=/opt/node/bin:/usr/bin:/bin HOME=/tmp \
     npm_config_nodedir=/opt/node PREBUILD_ARCH="$arch" "${env[@]}" \
     sh -c 'cd /work && node scripts/prebuildify.js' >&2
