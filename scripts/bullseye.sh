@@ -21,12 +21,10 @@ mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 # holds the headers node-gyp compiles against, so nothing is downloaded at build time.
 node_version=20.20.2
 
-need_tool() { # need_tool COMMAND DEBIAN-PACKAGE
+need_tool() { # need_tool COMMAND DEBIAN-PACKAGE: a fresh machine gets it from apt
   command -v "$1" > /dev/null && return
   echo "bullseye.sh: installing $2 with apt-get" >&2
-  if [ ! -e /var/lib/apt/lists/lock ] || [ -z "$(ls /var/lib/apt/lists/ 2> /dev/null | grep -v lock)" ]; then
-    apt-get update -q
-  fi
+  apt-get update -q >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$2" >&2
 }
 
