@@ -22,7 +22,7 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { checkPrebuilds, listFiles } = require('./check-prebuilds');
+const { checkPrebuilds, compareVersions, listFiles } = require('./check-prebuilds');
 
 const ROOT = path.join(__dirname, '..');
 const CACHE = process.env.WORKER_WAKER_CACHE || path.join(ROOT, '.dev');
@@ -193,7 +193,18 @@ const GROUPS = {
       if (files.length < 2) throw new Error(`expected the x64 and arm64 glibc prebuilds, found ${files.join(', ')}`);
       const problems = checkPrebuilds(path.join(stage, 'prebuilds'), { complete: false });
       if (problems.length > 0) throw new Error(problems.join('\n'));
-      return files.join(', ');
+      // A second reading, by binutils: the version needs objdump lists must be the ones the byte scan of
+      // scripts/check-prebuilds.js sees, so the scan cannot miss one.
+      const newest = files.map((file) => {
+        const bytes = fs.readFileSync(path.join(stage, 'prebuilds', file));
+        const scanned = [...new Set(bytes.toString('latin1').match(/\b(?:GLIBC|GLIBCXX|CXXABI)_[0-9.]+/g))].sort();
+        const dumped = must('objdump', ['-T', path.join(stage, 'prebuilds', file)], { stdoutOnly: true });
+        const needed = [...new Set(dumped.match(/\b(?:GLIBC|GLIBCXX|CXXABI)_[0-9.]+/g))].sort();
+        if (needed.join() !== scanned.join()) throw new Error(`${file}: objdump lists ${needed.join(' ')}; the scan saw ${scanned.join(' ')}`);
+        const top = (prefix) => needed.filter((v) => v.startsWith(`${prefix}_`)).sort((a, b) => compareVersionTags(a, b)).pop();
+        return `${file.split('/')[0]}: ${['GLIBC', 'GLIBCXX', 'CXXABI'].map(top).join(', ')}`;
+      });
+      return `newest needed: ${newest.join('; ')}`;
     });
     cell('pack', 'npm pack (prepack: tsc, check-prebuilds --present)', () => {
       const [pack] = JSON.parse(must('npm', ['pack', '--json', '--pack-destination', tmp], { cwd: stage, stdoutOnly: true }));
@@ -410,6 +421,9 @@ createLinter().then((lint) => {
     });
   },
 };
+
+/** Orders 'GLIBC_2.17' before 'GLIBC_2.30'. */
+const compareVersionTags = (a, b) => compareVersions(a.split('_')[1].split('.').map(Number), b.split('_')[1].split('.').map(Number));
 
 /** The check.mjs lines of one run, as a note; throws naming each check that failed. */
 function checkReport({ out }) {
