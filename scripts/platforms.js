@@ -142,6 +142,7 @@ function needApt(command, pkg) {
 
 const results = [];
 let tmp;
+const runStarted = Date.now();
 
 /** Runs one cell of the table: `fn` returns a short note, or throws to fail the cell. */
 function cell(group, name, fn) {
@@ -481,7 +482,8 @@ function table() {
     '|---|---|---|---:|---|',
     ...rows,
     '',
-    `arm64 time scale: ×${ARM64_TIME_SCALE} (latency bounds only); machine: ${machine}`,
+    `arm64 time scale: ×${ARM64_TIME_SCALE} (latency bounds only); machine: ${machine}; ` +
+      `whole run ${((Date.now() - runStarted) / 60000).toFixed(1)} min`,
   ].join('\n');
 }
 
@@ -499,7 +501,6 @@ function main() {
   const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1].split(',') : null;
   const groups = Object.keys(GROUPS).filter((group) => !only || only.includes(group) || needsFor(only, group));
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'worker-waker-platforms-'));
-  const started = Date.now();
   try {
     for (const group of groups) {
       try {
@@ -516,7 +517,6 @@ function main() {
   if (process.argv.includes('--update-docs')) updateDocs();
   else if (!only) checkDocs();
   console.log(`\n${table()}\n`);
-  console.log(`total: ${((Date.now() - started) / 60000).toFixed(1)} min`);
   const passed = results.filter((r) => r.ok).length;
   console.log(`platforms: ${passed} passed, ${results.length - passed} failed`);
   process.exitCode = results.every((r) => r.ok) ? 0 : 1;
