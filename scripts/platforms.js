@@ -257,9 +257,7 @@ createLinter().then((lint) => {
 
   install() {
     const check = (dir, run) => {
-      for (const file of ['check.mjs', 'check-worker.mjs']) {
-        fs.copyFileSync(path.join(ROOT, 'test', 'fixtures', 'runtime', file), path.join(dir, file));
-      }
+      fs.cpSync(path.join(ROOT, 'test', 'fixtures', 'runtime'), dir, { recursive: true });
       const lines = run(['check.mjs'], { cwd: dir, env: { PREBUILDS_ONLY: '1' }, timeout: 120_000 });
       return checkReport(lines);
     };
@@ -429,13 +427,15 @@ const compareVersionTags = (a, b) => compareVersions(a.split('_')[1].split('.').
 /** The check.mjs lines of one run, as a note; throws naming each check that failed. */
 function checkReport({ out }) {
   const lines = out.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
-  const checks = lines.filter((line) => line.check);
+  const absent = lines.filter((line) => line.absent).map((line) => line.absent);
+  const checks = lines.filter((line) => line.check && !line.absent);
   const failed = checks.filter((line) => !line.ok);
   if (failed.length > 0 || !lines.some((line) => line.done)) {
     throw new Error(`failed: ${failed.map((line) => `${line.check} (${JSON.stringify(line.detail)})`).join('; ') || 'did not finish'}\n${tail(out)}`);
   }
   const binary = checks.find((line) => line.check === 'binary')?.detail;
-  return `${checks.map((line) => line.check).join(', ')} ok; loaded ${binary}`;
+  const missing = absent.length > 0 ? ` (this version has no ${absent.join(', ')})` : '';
+  return `${checks.map((line) => line.check).join(', ')} ok; loaded ${binary}${missing}`;
 }
 
 /** The root project's own build (dist/ and build/Release), for the Jest runs. */
