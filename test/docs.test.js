@@ -33,9 +33,11 @@ function installPackage(dir) {
   const target = path.join(dir, 'node_modules', pkg.name);
   fs.mkdirSync(path.join(target, 'dist'), { recursive: true });
   fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(target, 'package.json'));
-  for (const file of fs.readdirSync(path.join(ROOT, 'dist'))) {
-    if (/\.(js|mjs|d\.ts|d\.mts)$/.test(file)) fs.copyFileSync(path.join(ROOT, 'dist', file), path.join(target, 'dist', file));
-  }
+  // dist/ with its subfolders (dist/pool is `worker-waker/pool`), the files the package ships.
+  fs.cpSync(path.join(ROOT, 'dist'), path.join(target, 'dist'), {
+    recursive: true,
+    filter: (source) => fs.statSync(source).isDirectory() || /\.(js|mjs|d\.ts|d\.mts)$/.test(source),
+  });
   const addon = path.join(ROOT, 'build', 'Release', 'worker_waker.node');
   if (fs.existsSync(addon)) {
     fs.mkdirSync(path.join(target, 'build', 'Release'), { recursive: true });
