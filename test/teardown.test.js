@@ -10,7 +10,7 @@
 // not hide a slow teardown. TEARDOWN_MS sits between what the design allows and what a bug would
 // take: a parked thread notices termination within one 20 ms park slice, and a teardown measures
 // 10-50 ms here (up to ~300 ms on the 2-core VM under load); anything that waited on a 1 s timer
-// (the acquireAsync waiter's linger, a park slice grown to a second) would need >= 1000 ms.
+// (a park slice grown to a second, say) would need >= 1000 ms.
 // The whole child's life is also bounded (LIFE_MS, the "under two seconds") as a guard.
 const path = require('node:path');
 const { spawn } = require('node:child_process');
