@@ -7,6 +7,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { pathToFileURL } = require('node:url');
 const { execFile } = require('node:child_process');
+const { getEventListeners } = require('node:events');
 const { Pool, AbortError } = require('worker-waker/pool');
 const { AbortError: RootAbortError } = require('worker-waker');
 const mix = require('../examples/pool/tasks');
@@ -183,6 +184,31 @@ describe('abort', () => {
     expect(performance.now() - before).toBeLessThan(100);
     expect(error).toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
     expect(await within(5000, pool.run(3), 'the next task')).toBe(mix(3));
+  });
+
+  test('one signal shared by many tasks: one listener (no MaxListenersExceededWarning), removed once they settle; aborting it rejects them all', async () => {
+    const pool = makePool({ threads: 1 });
+    const kept = new AbortController();
+    const done = Promise.all(Array.from({ length: 50 }, (_, x) => pool.run(x, { signal: kept.signal })));
+    const listenersWhilePending = getEventListeners(kept.signal, 'abort').length;
+    expect(await within(5000, done, 'the tasks')).toEqual(Array.from({ length: 50 }, (_, x) => mix(x)));
+    expect(listenersWhilePending).toBe(1); // not 50: Node warns past 10
+    expect(getEventListeners(kept.signal, 'abort')).toHaveLength(0);
+
+    const shared = new AbortController();
+    const busy = settle(pool.run(300_000, { name: 'spin', signal: shared.signal })); // 300 ms: the rest stay queued
+    await eventually(2000, () => pool.started === 51);
+    const queued = Array.from({ length: 30 }, (_, x) => settle(pool.run(x, { signal: shared.signal })));
+    const other = pool.run(7); // another task, no signal: unaffected
+    const sharedListeners = getEventListeners(shared.signal, 'abort').length;
+    shared.abort('stop them');
+    for (const { error } of await Promise.all([busy, ...queued])) {
+      expect(error).toMatchObject({ name: 'AbortError', code: 'ABORT_ERR', cause: 'stop them' });
+    }
+    expect(sharedListeners).toBe(1);
+    expect(getEventListeners(shared.signal, 'abort')).toHaveLength(0);
+    expect(await within(5000, other, 'the task without a signal')).toBe(mix(7));
+    expect(pool.started).toBe(52); // the busy task and `other`: none of the aborted queued ones ran
   });
 
   test('aborting many queued tasks under load: each settles once, the rest complete', async () => {

@@ -11,6 +11,11 @@
 //     their rings, decode, resolve                  big results and errors: postMessage
 //
 // Docs: docs/pool.md. Crash handling: #onExit. Shutdown: close(), destroy().
+/**
+ * `require('worker-waker/pool')`: a task pool shaped like piscina's API.
+ *
+ * @module worker-waker/pool
+ */
 import { addAbortListener } from 'node:events';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -27,7 +32,17 @@ import { rebuildThrown, type ErrorDescription, type ThrownValue } from './task-e
 
 export { AbortError };
 export { MAX_DEPTH, MAX_ENTRIES, MAX_STRING } from './payload';
-/** Bytes of a task's record that the fast path may fill (name and argument, or the result). */
+/**
+ * Bytes of a task's record that the fast path may fill (the name of a named export and the
+ * argument, or the result): a larger value goes by `postMessage`.
+ *
+ * @example
+ * ```js
+ * const { MAX_FAST_BYTES, MAX_STRING, MAX_ENTRIES, MAX_DEPTH } = require('worker-waker/pool');
+ *
+ * console.log({ MAX_FAST_BYTES, MAX_STRING, MAX_ENTRIES, MAX_DEPTH }); // the fast path's limits
+ * ```
+ */
 export const MAX_FAST_BYTES = L.RECORD_BYTES - FAST_START;
 
 const WORKER_FILE = path.join(__dirname, 'worker.js');
@@ -46,52 +61,456 @@ const MAX_STARTUP_FAILURES = 3; // a worker that dies before it is ready, this m
 const MAX_CONCURRENCY = 1 << 16;
 const RESOURCE_LIMITS = ['maxYoungGenerationSizeMb', 'maxOldGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'] as const;
 
-/** Options of {@link Pool}, with piscina's names and meanings. */
+/**
+ * Options of {@link Pool}, with piscina's names and meanings. Every option but `filename` is
+ * optional; a wrong one makes the constructor throw a `TypeError` (wrong type) or `RangeError` (out
+ * of range) whose message names it.
+ *
+ * @example
+ * ```js
+ * const { isMainThread } = require('node:worker_threads');
+ * const { Pool } = require('worker-waker/pool');
+ *
+ * module.exports = (n) => n + 1; // the task: this same file, loaded by the workers
+ * if (isMainThread) {
+ *   const pool = new Pool({ filename: __filename, minThreads: 1, maxThreads: 2, idleTimeout: 100 });
+ *   pool.run(1).then((result) => console.log(result)).finally(() => pool.close()); // 2
+ * }
+ * ```
+ */
 export interface PoolOptions {
-  /** Absolute path or `file:` URL of the task module (its default export, or `module.exports`, is the task). */
+  /**
+   * Absolute path or `file:` URL (a string or a `URL`) of the task module, CommonJS or ES module.
+   * Its default export (or `module.exports`) is the task; {@link RunOptions.name} picks another of
+   * its own exports.
+   *
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { isMainThread } = require('node:worker_threads');
+   * const { pathToFileURL } = require('node:url');
+   * const { Pool } = require('worker-waker/pool');
+   *
+   * module.exports = (text) => text.toUpperCase();
+   * if (isMainThread) {
+   *   const pool = new Pool({ filename: pathToFileURL(__filename), threads: 1 }); // or __filename
+   *   pool.run('abc').then((result) => assert.strictEqual(result, 'ABC')).finally(() => pool.close());
+   * }
+   * ```
+   */
   filename: string | URL;
-  /** Shorthand for `minThreads = maxThreads = threads`. */
+  /**
+   * Shorthand for `minThreads = maxThreads = threads` (1–64); leave out `minThreads` and
+   * `maxThreads` when it is given.
+   *
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { isMainThread } = require('node:worker_threads');
+   * const { Pool } = require('worker-waker/pool');
+   *
+   * module.exports = () => 0;
+   * if (isMainThread) {
+   *   const pool = new Pool({ filename: __filename, threads: 2 });
+   *   assert.deepStrictEqual([pool.options.minThreads, pool.options.maxThreads, pool.threads.length], [2, 2, 2]);
+   *   pool.close();
+   * }
+   * ```
+   */
   threads?: number | undefined;
-  /** Workers kept while idle (default: `maxThreads`). */
+  /**
+   * Workers started at once and kept while idle (1 to `maxThreads`; default `maxThreads`).
+   *
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { isMainThread } = require('node:worker_threads');
+   * const { Pool } = require('worker-waker/pool');
+   *
+   * module.exports = () => 0;
+   * if (isMainThread) {
+   *   const pool = new Pool({ filename: __filename, minThreads: 1, maxThreads: 4 });
+   *   assert.strictEqual(pool.threads.length, 1); // more start while tasks outnumber the workers
+   *   pool.close();
+   * }
+   * ```
+   */
   minThreads?: number | undefined;
-  /** Most workers (1–64; default `os.availableParallelism()`, at most 64). */
+  /**
+   * Most workers (1–64; default `os.availableParallelism()`, at most 64).
+   *
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { isMainThread } = require('node:worker_threads');
+   * const { Pool } = require('worker-waker/pool');
+   *
+   * module.exports = () => new Promise((resolve) => setTimeout(resolve, 20));
+   * if (isMainThread) {
+   *   const pool = new Pool({ filename: __filename, minThreads: 1, maxThreads: 2 });
+   *   const tasks = Array.from({ length: 8 }, () => pool.run(null));
+   *   assert.strictEqual(pool.threads.length, 2); // grew to maxThreads, no further
+   *   Promise.all(tasks).finally(() => pool.close());
+   * }
+   * ```
+   */
   maxThreads?: number | undefined;
-  /** Ms with no task pending before workers above `minThreads` stop (default 0). */
+  /**
+   * Ms with no task pending before the workers above `minThreads` stop (default 0; `Infinity`
+   * keeps them). Idle workers stop on their own when asked: none is terminated.
+   *
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { isMainThread } = require('node:worker_threads');
+   * const { setTimeout: sleep } = require('node:timers/promises');
+   * const { Pool } = require('worker-waker/pool');
+   *
+   * module.exports = () => sleep(20);
+   * if (isMainThread) {
+   *   (async () => {
+   *     const pool = new Pool({ filename: __filename, minThreads: 1, maxThreads: 2, idleTimeout: 50 });
+   *     await Promise.all([pool.run(null), pool.run(null)]);
+   *     assert.strictEqual(pool.threads.length, 2);
+   *     while (pool.threads.length > 1) await sleep(20); // back to minThreads after 50 ms idle
+   *     await pool.close();
+   *   })();
+   * }
+   * ```
+   */
   idleTimeout?: number | undefined;
   /**
-   * Most tasks waiting for a busy worker before `run()` rejects, as in piscina: tasks the workers
-   * can take at once (`maxThreads × concurrentTasksPerWorker`) do not count, so `0` runs a task
-   * only when a worker is free. `'auto'` is `maxThreads ** 2`. Default `Infinity`.
+   * Most tasks waiting for a busy worker before `run()` rejects with `ERR_POOL_QUEUE_FULL`, as in
+   * piscina: tasks the workers can take at once (`maxThreads × concurrentTasksPerWorker`) do not
+   * count, so `0` runs a task only when a worker is free. `'auto'` is `maxThreads ** 2`. Default
+   * `Infinity`.
+   *
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { isMainThread } = require('node:worker_threads');
+   * const { Pool } = require('worker-waker/pool');
+   *
+   * module.exports = () => new Promise((resolve) => setTimeout(resolve, 20));
+   * if (isMainThread) {
+   *   (async () => {
+   *     const pool = new Pool({ filename: __filename, threads: 1, maxQueue: 1 });
+   *     const accepted = [pool.run(null), pool.run(null)]; // one for the worker, one waiting
+   *     await assert.rejects(pool.run(null), { code: 'ERR_POOL_QUEUE_FULL' });
+   *     await Promise.all(accepted);
+   *     await pool.close();
+   *   })();
+   * }
+   * ```
    */
   maxQueue?: number | 'auto' | undefined;
-  /** Tasks one worker runs at once; counts for async tasks (default 1). */
+  /**
+   * Tasks one worker runs at once (default 1). It matters for async tasks: a worker starts the
+   * next one while the others await.
+   *
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { isMainThread } = require('node:worker_threads');
+   * const { setTimeout: sleep } = require('node:timers/promises');
+   * const { Pool } = require('worker-waker/pool');
+   *
+   * module.exports = async () => {
+   *   const start = Date.now();
+   *   await sleep(100);
+   *   return [start, Date.now()];
+   * };
+   * if (isMainThread) {
+   *   (async () => {
+   *     const pool = new Pool({ filename: __filename, threads: 1, concurrentTasksPerWorker: 10 });
+   *     const spans = await Promise.all(Array.from({ length: 10 }, () => pool.run(null)));
+   *     const lastStart = Math.max(...spans.map(([start]) => start));
+   *     const firstEnd = Math.min(...spans.map(([, end]) => end));
+   *     assert.ok(lastStart < firstEnd); // all ten were waiting at once in the one worker
+   *     await pool.close();
+   *   })();
+   * }
+   * ```
+   */
   concurrentTasksPerWorker?: number | undefined;
-  /** Passed to each `Worker`. */
+  /**
+   * Passed to each `Worker`; each field given must be a finite number > 0 (an error names it:
+   * `resourceLimits.maxOldGenerationSizeMb`). A worker that exceeds them dies and is replaced.
+   *
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { isMainThread } = require('node:worker_threads');
+   * const { Pool } = require('worker-waker/pool');
+   *
+   * module.exports = (n) => n;
+   * if (isMainThread) {
+   *   assert.throws(() => new Pool({ filename: __filename, resourceLimits: { maxOldGenerationSizeMb: -5 } }), {
+   *     name: 'RangeError',
+   *     message: /resourceLimits\.maxOldGenerationSizeMb/,
+   *   });
+   *   const pool = new Pool({ filename: __filename, threads: 1, resourceLimits: { maxOldGenerationSizeMb: 64 } });
+   *   pool.run(3).then((result) => assert.strictEqual(result, 3)).finally(() => pool.close());
+   * }
+   * ```
+   */
   resourceLimits?: ResourceLimits | undefined;
-  /** Cloned into each worker: tasks read it as `require('node:worker_threads').workerData`. */
+  /**
+   * Cloned into each worker: tasks read it as `require('node:worker_threads').workerData` (with
+   * piscina, `require('piscina').workerData`).
+   *
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { isMainThread, workerData } = require('node:worker_threads');
+   * const { Pool } = require('worker-waker/pool');
+   *
+   * module.exports = (name) => `${workerData.greeting}, ${name}`;
+   * if (isMainThread) {
+   *   const pool = new Pool({ filename: __filename, threads: 1, workerData: { greeting: 'Hello' } });
+   *   pool.run('Ada').then((text) => assert.strictEqual(text, 'Hello, Ada')).finally(() => pool.close());
+   * }
+   * ```
+   */
   workerData?: unknown;
-  /** Passed to each `Worker` (an object, or `SHARE_ENV`). */
+  /**
+   * Passed to each `Worker`: an object (the workers' `process.env`), or
+   * `worker_threads.SHARE_ENV` to share the main thread's.
+   *
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { isMainThread } = require('node:worker_threads');
+   * const { Pool } = require('worker-waker/pool');
+   *
+   * module.exports = (key) => process.env[key];
+   * if (isMainThread) {
+   *   const pool = new Pool({ filename: __filename, threads: 1, env: { MODE: 'test' } });
+   *   pool.run('MODE').then((mode) => assert.strictEqual(mode, 'test')).finally(() => pool.close());
+   * }
+   * ```
+   */
   env?: NodeJS.ProcessEnv | typeof SHARE_ENV | undefined;
 }
 
-/** Options of {@link Pool.run}. */
+/**
+ * Options of {@link Pool.run}.
+ *
+ * @example
+ * ```js
+ * const assert = require('node:assert');
+ * const { isMainThread } = require('node:worker_threads');
+ * const { Pool } = require('worker-waker/pool');
+ *
+ * module.exports.byteLength = (buffer) => buffer.byteLength;
+ * if (isMainThread) {
+ *   const pool = new Pool({ filename: __filename, threads: 1 });
+ *   const buffer = new ArrayBuffer(1024);
+ *   const options = { name: 'byteLength', transferList: [buffer], signal: AbortSignal.timeout(5000) };
+ *   pool.run(buffer, options).then((length) => assert.strictEqual(length, 1024)).finally(() => pool.close());
+ * }
+ * ```
+ */
 export interface RunOptions {
-  /** The named export to call instead of the default one. */
+  /**
+   * The export of the task module to call instead of its default export. Only the module's own
+   * exports count: an inherited name such as `'toString'` rejects like a missing one.
+   *
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { isMainThread } = require('node:worker_threads');
+   * const { Pool } = require('worker-waker/pool');
+   *
+   * module.exports.square = (x) => x * x;
+   * module.exports.cube = (x) => x * x * x;
+   * if (isMainThread) {
+   *   const pool = new Pool({ filename: __filename, threads: 1 });
+   *   Promise.all([pool.run(3, { name: 'square' }), pool.run(3, { name: 'cube' })])
+   *     .then((results) => assert.deepStrictEqual(results, [9, 27]))
+   *     .finally(() => pool.close());
+   * }
+   * ```
+   */
   name?: string | undefined;
-  /** Aborting it rejects the task's promise with an {@link AbortError} at once. */
+  /**
+   * Aborting it rejects the task's promise at once with an {@link AbortError} (`code`
+   * `'ABORT_ERR'`, `cause` the signal's reason). A task that has not started never runs; one that
+   * has runs to its end in its worker (which is not stopped) and its result is dropped.
+   *
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { isMainThread } = require('node:worker_threads');
+   * const { Pool, AbortError } = require('worker-waker/pool');
+   *
+   * module.exports = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+   * if (isMainThread) {
+   *   const pool = new Pool({ filename: __filename, threads: 1 });
+   *   assert.rejects(pool.run(5000, { signal: AbortSignal.timeout(50) }), AbortError).finally(() => pool.destroy());
+   * }
+   * ```
+   */
   signal?: AbortSignal | null | undefined;
-  /** Buffers (and ports) in the argument to move to the worker instead of copying. */
+  /**
+   * Buffers (and ports) in the argument to move to the worker instead of copying, as with
+   * `postMessage`: they are detached when `run()` returns.
+   *
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { isMainThread } = require('node:worker_threads');
+   * const { Pool } = require('worker-waker/pool');
+   *
+   * module.exports = (bytes) => bytes.reduce((sum, b) => sum + b, 0);
+   * if (isMainThread) {
+   *   const pool = new Pool({ filename: __filename, threads: 1 });
+   *   const bytes = new Uint8Array([1, 2, 3]);
+   *   const sum = pool.run(bytes, { transferList: [bytes.buffer] });
+   *   assert.strictEqual(bytes.byteLength, 0); // moved, not copied
+   *   sum.then((result) => assert.strictEqual(result, 6)).finally(() => pool.close());
+   * }
+   * ```
+   */
   transferList?: readonly Transferable[] | undefined;
 }
 
-/** A summary of recent times, in milliseconds. */
+/**
+ * A summary of recent times, in milliseconds: {@link Pool.runTime} and {@link Pool.waitTime}.
+ *
+ * @example
+ * ```js
+ * const { isMainThread } = require('node:worker_threads');
+ * const { Pool } = require('worker-waker/pool');
+ *
+ * module.exports = (n) => n;
+ * if (isMainThread) {
+ *   const pool = new Pool({ filename: __filename, threads: 1 });
+ *   Promise.all([1, 2, 3].map((n) => pool.run(n)))
+ *     .then(() => console.log(pool.runTime)) // { count: 3, min: …, max: …, mean: …, p50: …, p99: … }
+ *     .finally(() => pool.close());
+ * }
+ * ```
+ */
 export interface TimeSummary {
-  /** Samples summarized (the most recent, at most 8,192). */
+  /**
+   * Samples summarized: the most recent tasks, at most 8,192; 0 (and every other field 0) before
+   * any task has finished.
+   *
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { isMainThread } = require('node:worker_threads');
+   * const { Pool } = require('worker-waker/pool');
+   *
+   * module.exports = (n) => n;
+   * if (isMainThread) {
+   *   const pool = new Pool({ filename: __filename, threads: 1 });
+   *   assert.strictEqual(pool.runTime.count, 0);
+   *   Promise.all([1, 2, 3].map((n) => pool.run(n)))
+   *     .then(() => assert.strictEqual(pool.runTime.count, 3))
+   *     .finally(() => pool.close());
+   * }
+   * ```
+   */
   readonly count: number;
+  /**
+   * The shortest time.
+   *
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { isMainThread } = require('node:worker_threads');
+   * const { Pool } = require('worker-waker/pool');
+   *
+   * module.exports = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+   * if (isMainThread) {
+   *   const pool = new Pool({ filename: __filename, threads: 1 });
+   *   Promise.all([30, 300].map((ms) => pool.run(ms)))
+   *     .then(() => assert.ok(pool.runTime.min >= 25 && pool.runTime.min < pool.runTime.max))
+   *     .finally(() => pool.close());
+   * }
+   * ```
+   */
   readonly min: number;
+  /**
+   * The longest time.
+   *
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { isMainThread } = require('node:worker_threads');
+   * const { Pool } = require('worker-waker/pool');
+   *
+   * module.exports = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+   * if (isMainThread) {
+   *   const pool = new Pool({ filename: __filename, threads: 1 });
+   *   Promise.all([10, 60].map((ms) => pool.run(ms)))
+   *     .then(() => assert.ok(pool.runTime.max >= 55))
+   *     .finally(() => pool.close());
+   * }
+   * ```
+   */
   readonly max: number;
+  /**
+   * The mean of the samples.
+   *
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { isMainThread } = require('node:worker_threads');
+   * const { Pool } = require('worker-waker/pool');
+   *
+   * module.exports = (n) => n;
+   * if (isMainThread) {
+   *   const pool = new Pool({ filename: __filename, threads: 1 });
+   *   Promise.all([1, 2, 3].map((n) => pool.run(n)))
+   *     .then(() => {
+   *       const { min, mean, max } = pool.waitTime; // from run() to the task's start
+   *       assert.ok(min <= mean && mean <= max);
+   *     })
+   *     .finally(() => pool.close());
+   * }
+   * ```
+   */
   readonly mean: number;
+  /**
+   * The median: half of the samples are at most this.
+   *
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { isMainThread } = require('node:worker_threads');
+   * const { Pool } = require('worker-waker/pool');
+   *
+   * module.exports = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+   * if (isMainThread) {
+   *   const pool = new Pool({ filename: __filename, threads: 1, concurrentTasksPerWorker: 3 });
+   *   Promise.all([5, 50, 500].map((ms) => pool.run(ms)))
+   *     .then(() => assert.ok(pool.runTime.p50 >= 45 && pool.runTime.p50 < 450)) // the middle one
+   *     .finally(() => pool.close());
+   * }
+   * ```
+   */
   readonly p50: number;
+  /**
+   * The 99th percentile: 99% of the samples are at most this.
+   *
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { isMainThread } = require('node:worker_threads');
+   * const { Pool } = require('worker-waker/pool');
+   *
+   * module.exports = (n) => n;
+   * if (isMainThread) {
+   *   const pool = new Pool({ filename: __filename, threads: 2 });
+   *   Promise.all(Array.from({ length: 200 }, (_, n) => pool.run(n)))
+   *     .then(() => assert.ok(pool.waitTime.p50 <= pool.waitTime.p99 && pool.waitTime.p99 <= pool.waitTime.max))
+   *     .finally(() => pool.close());
+   * }
+   * ```
+   */
   readonly p99: number;
 }
 
@@ -182,7 +601,26 @@ function closedError(): Error {
 }
 
 /**
- * A pool of worker threads that runs the functions of one task module. See docs/pool.md.
+ * A pool of worker threads that runs the functions of one task module: piscina's API, with small
+ * arguments and results in shared memory and workers woken through a {@link WorkerWaker}. The full
+ * guide is docs/pool.md.
+ *
+ * Errors of the pool itself carry a `code`: `ERR_POOL_CLOSED` (`run()` after `close()` or
+ * `destroy()`), `ERR_POOL_QUEUE_FULL` (past {@link PoolOptions.maxQueue}), `ERR_POOL_WORKER_DIED`
+ * (the worker running the task died, or workers kept dying before they were ready), and
+ * {@link AbortError} (`'ABORT_ERR'`).
+ *
+ * @example
+ * ```js
+ * const { isMainThread } = require('node:worker_threads');
+ * const { Pool } = require('worker-waker/pool');
+ *
+ * module.exports = (n) => n * n; // the task: this same file, loaded by the workers
+ * if (isMainThread) {
+ *   const pool = new Pool({ filename: __filename });
+ *   pool.run(12).then((result) => console.log(result)).finally(() => pool.close()); // 144
+ * }
+ * ```
  */
 export class Pool {
   readonly #filename: string;
@@ -236,6 +674,10 @@ export class Pool {
   #idleTimer: NodeJS.Timeout | undefined;
   #stopping = 0; // stop requests issued whose worker has not exited yet (taken or not)
 
+  // One abort listener per signal, whatever the number of its tasks: a signal shared by many
+  // pending tasks would otherwise pass Node's listener limit (MaxListenersExceededWarning).
+  readonly #followed = new WeakMap<AbortSignal, { readonly tasks: Set<Task>; readonly listener: Disposable }>();
+
   #completed = 0;
   readonly #createdAt = performance.now();
   #runTimeTotal = 0;
@@ -243,7 +685,26 @@ export class Pool {
   readonly #waitTimes = new Samples();
 
   /**
-   * @throws TypeError or RangeError naming the option that is wrong.
+   * Starts `minThreads` workers; they load the task module in the background. An idle pool does
+   * not keep the process alive.
+   *
+   * @throws TypeError or RangeError naming the option that is wrong (`"maxThreads"`,
+   *   `"resourceLimits.stackSizeMb"`...), with nothing started.
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { isMainThread } = require('node:worker_threads');
+   * const { Pool } = require('worker-waker/pool');
+   *
+   * module.exports = () => 0;
+   * if (isMainThread) {
+   *   assert.throws(() => new Pool({ filename: __filename, maxThreads: 0 }), { name: 'RangeError', message: /"maxThreads"/ });
+   *   assert.throws(() => new Pool({ filename: 'task.js' }), { name: 'TypeError', message: /"filename"/ }); // not absolute
+   *   const pool = new Pool({ filename: __filename, threads: 2 });
+   *   assert.strictEqual(pool.threads.length, 2);
+   *   pool.close();
+   * }
+   * ```
    */
   constructor(options: PoolOptions) {
     if (typeof options !== 'object' || options === null) {
@@ -488,8 +949,35 @@ export class Pool {
   // ---- submission ---------------------------------------------------------------------------
 
   /**
-   * Runs the task (the module's default export, or the export `options.name`) on `arg` in a
-   * worker. Resolves to its result, rejects with what it threw (see docs/pool.md).
+   * Runs the task (the module's default export, or its own export `options.name`) on `arg` in a
+   * worker. Tasks may be sync or async. `arg` and the result may be anything structured clone
+   * carries; small values travel in shared memory, the rest by `postMessage`.
+   *
+   * Resolves to the task's result. Rejects with what the task threw: a built-in error as the same
+   * class in the caller's realm, any other class as an `Error` keeping its `name`, with the
+   * message, the worker-side `stack`, `code`, `cause` and other clonable own properties kept. Also
+   * rejects with `ERR_POOL_CLOSED`, `ERR_POOL_QUEUE_FULL`, `ERR_POOL_WORKER_DIED`, an
+   * {@link AbortError}, or a `TypeError` naming a bad option.
+   *
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { isMainThread } = require('node:worker_threads');
+   * const { Pool } = require('worker-waker/pool');
+   *
+   * module.exports = async ({ a, b }) => a + b;
+   * module.exports.fail = () => {
+   *   throw new RangeError('out of range');
+   * };
+   * if (isMainThread) {
+   *   (async () => {
+   *     const pool = new Pool({ filename: __filename, threads: 1 });
+   *     assert.strictEqual(await pool.run({ a: 2, b: 3 }), 5);
+   *     await assert.rejects(pool.run(null, { name: 'fail' }), RangeError); // the caller's RangeError
+   *     await pool.close();
+   *   })();
+   * }
+   * ```
    */
   run(arg: unknown, options: RunOptions = {}): Promise<unknown> {
     if (typeof options !== 'object' || options === null) {
@@ -532,11 +1020,35 @@ export class Pool {
         return Promise.reject(error);
       }
     }
-    if (signal) task.unfollow = addAbortListener(signal, () => this.#abort(task, signal.reason));
+    if (signal) task.unfollow = this.#follow(signal, task);
     if (this.#waitingCount > 0 || !this.#admit(task)) this.#enqueue(task);
     this.#grow();
     if (!this.#collecting) this.#collect().catch((error: unknown) => this.#failAll(error));
     return promise;
+  }
+
+  /** Aborts `task` when `signal` aborts, through the signal's one listener of this pool. */
+  #follow(signal: AbortSignal, task: Task): Disposable {
+    let followers = this.#followed.get(signal);
+    if (followers === undefined) {
+      const tasks = new Set<Task>();
+      const listener = addAbortListener(signal, () => {
+        this.#followed.delete(signal);
+        // Each abort settles its task, whose unfollow deletes it from the set (a visited entry).
+        for (const pending of tasks) this.#abort(pending, signal.reason);
+      });
+      followers = { tasks, listener };
+      this.#followed.set(signal, followers);
+    }
+    const { tasks, listener } = followers;
+    tasks.add(task);
+    return {
+      [Symbol.dispose]: () => {
+        if (!tasks.delete(task) || tasks.size > 0) return;
+        if (this.#followed.get(signal)?.tasks === tasks) this.#followed.delete(signal);
+        listener[Symbol.dispose]();
+      },
+    };
   }
 
   #moveToPort(name: string | undefined, arg: unknown, transferList: readonly Transferable[]): MessagePort {
@@ -852,7 +1364,26 @@ export class Pool {
 
   /**
    * Finishes every task already submitted, then stops the workers. New `run()` calls reject with
-   * `ERR_POOL_CLOSED`.
+   * `ERR_POOL_CLOSED`. A worker still running 2 s after it was asked to stop (a task in an
+   * endless loop) is terminated.
+   *
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { isMainThread } = require('node:worker_threads');
+   * const { Pool } = require('worker-waker/pool');
+   *
+   * module.exports = (ms) => new Promise((resolve) => setTimeout(resolve, ms, ms));
+   * if (isMainThread) {
+   *   (async () => {
+   *     const pool = new Pool({ filename: __filename, threads: 1 });
+   *     const submitted = pool.run(50);
+   *     await pool.close(); // waits for the task
+   *     assert.strictEqual(await submitted, 50);
+   *     await assert.rejects(pool.run(1), { code: 'ERR_POOL_CLOSED' });
+   *   })();
+   * }
+   * ```
    */
   close(): Promise<void> {
     if (this.#closing === undefined) {
@@ -868,8 +1399,26 @@ export class Pool {
   }
 
   /**
-   * Stops the workers after the task each has in hand; every task that has not run rejects with
-   * an {@link AbortError}. Also ends a `close()` in progress.
+   * Stops the workers after the task each has in hand; every task that has not finished rejects
+   * with an {@link AbortError}, async tasks in flight included. A worker still running 200 ms
+   * later is terminated. Also ends a `close()` in progress.
+   *
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { isMainThread } = require('node:worker_threads');
+   * const { Pool, AbortError } = require('worker-waker/pool');
+   *
+   * module.exports = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+   * if (isMainThread) {
+   *   (async () => {
+   *     const pool = new Pool({ filename: __filename, threads: 1 });
+   *     const tasks = [pool.run(10_000), pool.run(10_000)];
+   *     await pool.destroy();
+   *     for (const task of tasks) await assert.rejects(task, AbortError);
+   *   })();
+   * }
+   * ```
    */
   destroy(): Promise<void> {
     if (this.#cancelled === undefined) {
@@ -932,52 +1481,220 @@ export class Pool {
     if (joined === 'timeout') await Promise.all(slots.map((s) => s.worker.terminate()));
   }
 
-  /** `close()`, for `await using pool = new Pool(...)`. */
+  /**
+   * `close()`, for `await using pool = new Pool(...)`.
+   *
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { isMainThread } = require('node:worker_threads');
+   * const { Pool } = require('worker-waker/pool');
+   *
+   * module.exports = (n) => n + 1;
+   * if (isMainThread) {
+   *   (async () => {
+   *     const pool = new Pool({ filename: __filename, threads: 1 });
+   *     const result = pool.run(1);
+   *     await pool[Symbol.asyncDispose](); // what `await using` calls at the end of its block
+   *     assert.strictEqual(await result, 2);
+   *     assert.strictEqual(pool.threads.length, 0);
+   *   })();
+   * }
+   * ```
+   */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
 
   // ---- observability ------------------------------------------------------------------------
 
-  /** The live worker threads. */
+  /**
+   * The live worker threads (the pool replaces one that dies).
+   *
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { isMainThread, threadId } = require('node:worker_threads');
+   * const { Pool } = require('worker-waker/pool');
+   *
+   * module.exports = () => threadId;
+   * if (isMainThread) {
+   *   const pool = new Pool({ filename: __filename, threads: 2 });
+   *   const ids = pool.threads.map((worker) => worker.threadId);
+   *   pool.run(null).then((id) => assert.ok(ids.includes(id))).finally(() => pool.close());
+   * }
+   * ```
+   */
   get threads(): Worker[] {
     return this.#slots.filter((s): s is Slot => s !== undefined).map((s) => s.worker);
   }
 
-  /** Tasks submitted and not started: waiting in the main thread, or queued in shared memory. */
+  /**
+   * Tasks submitted and not started: waiting in the main thread, or queued in shared memory.
+   *
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { isMainThread } = require('node:worker_threads');
+   * const { Pool } = require('worker-waker/pool');
+   *
+   * module.exports = (n) => n;
+   * if (isMainThread) {
+   *   const pool = new Pool({ filename: __filename, threads: 1 });
+   *   const tasks = Array.from({ length: 10 }, (_, n) => pool.run(n));
+   *   assert.strictEqual(pool.queueSize, 10); // none has started yet: this tick is still running
+   *   Promise.all(tasks).then(() => assert.strictEqual(pool.queueSize, 0)).finally(() => pool.close());
+   * }
+   * ```
+   */
   get queueSize(): number {
     let queued = this.#waitingCount;
     for (let ring = 0; ring < this.#layout.queueCount; ring++) queued += this.#occupied(ring);
     return Math.min(queued, this.#waitingCount + this.#admitted);
   }
 
-  /** Tasks that ran to an end (a result or a thrown error). */
+  /**
+   * Tasks that ran to an end (a result or a thrown error).
+   *
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { isMainThread } = require('node:worker_threads');
+   * const { Pool } = require('worker-waker/pool');
+   *
+   * module.exports = (n) => {
+   *   if (n === 2) throw new Error('two');
+   *   return n;
+   * };
+   * if (isMainThread) {
+   *   const pool = new Pool({ filename: __filename, threads: 1 });
+   *   Promise.allSettled([1, 2, 3].map((n) => pool.run(n)))
+   *     .then(() => assert.strictEqual(pool.completed, 3)) // a thrown error counts too
+   *     .finally(() => pool.close());
+   * }
+   * ```
+   */
   get completed(): number {
     return this.#completed;
   }
 
-  /** Time the workers spent running tasks ÷ (time since the pool was created × maxThreads), 0 to 1. */
+  /**
+   * Time the workers spent running tasks ÷ (time since the pool was created × maxThreads), 0 to 1.
+   *
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { isMainThread } = require('node:worker_threads');
+   * const { Pool } = require('worker-waker/pool');
+   *
+   * module.exports = (ms) => {
+   *   const end = Date.now() + ms;
+   *   while (Date.now() < end); // busy: run time
+   * };
+   * if (isMainThread) {
+   *   const pool = new Pool({ filename: __filename, threads: 1 });
+   *   pool.run(200)
+   *     .then(() => {
+   *       assert.ok(pool.utilization > 0 && pool.utilization <= 1);
+   *       console.log(pool.utilization); // 200 ms of work ÷ the pool's age so far
+   *     })
+   *     .finally(() => pool.close());
+   * }
+   * ```
+   */
   get utilization(): number {
     const elapsed = performance.now() - this.#createdAt;
     return elapsed > 0 ? Math.min(1, this.#runTimeTotal / (elapsed * this.#maxThreads)) : 0;
   }
 
-  /** Ms since the pool was created. */
+  /**
+   * Ms since the pool was created.
+   *
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { isMainThread } = require('node:worker_threads');
+   * const { Pool } = require('worker-waker/pool');
+   *
+   * module.exports = () => 0;
+   * if (isMainThread) {
+   *   const pool = new Pool({ filename: __filename, threads: 1 });
+   *   setTimeout(() => {
+   *     assert.ok(pool.duration >= 45);
+   *     pool.close();
+   *   }, 50);
+   * }
+   * ```
+   */
   get duration(): number {
     return performance.now() - this.#createdAt;
   }
 
-  /** How long recent tasks ran, in ms. */
+  /**
+   * How long recent tasks ran (from their start in the worker to their result), in ms.
+   *
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { isMainThread } = require('node:worker_threads');
+   * const { Pool } = require('worker-waker/pool');
+   *
+   * module.exports = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+   * if (isMainThread) {
+   *   const pool = new Pool({ filename: __filename, threads: 1 });
+   *   pool.run(50)
+   *     .then(() => assert.ok(pool.runTime.count === 1 && pool.runTime.p50 >= 45))
+   *     .finally(() => pool.close());
+   * }
+   * ```
+   */
   get runTime(): TimeSummary {
     return this.#runTimes.summary();
   }
 
-  /** How long recent tasks waited from `run()` to their start, in ms. */
+  /**
+   * How long recent tasks waited from `run()` to their start in a worker, in ms.
+   *
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { isMainThread } = require('node:worker_threads');
+   * const { Pool } = require('worker-waker/pool');
+   *
+   * module.exports = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+   * if (isMainThread) {
+   *   const pool = new Pool({ filename: __filename, threads: 1 });
+   *   Promise.all([pool.run(100), pool.run(0)]) // the second waits for the first
+   *     .then(() => assert.ok(pool.waitTime.count === 2 && pool.waitTime.max >= 95))
+   *     .finally(() => pool.close());
+   * }
+   * ```
+   */
   get waitTime(): TimeSummary {
     return this.#waitTimes.summary();
   }
 
-  /** The settings in force (defaults filled in). */
+  /**
+   * The settings in force (defaults filled in).
+   *
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const os = require('node:os');
+   * const { isMainThread } = require('node:worker_threads');
+   * const { Pool } = require('worker-waker/pool');
+   *
+   * module.exports = () => 0;
+   * if (isMainThread) {
+   *   const pool = new Pool({ filename: __filename, maxQueue: 'auto' });
+   *   const cores = Math.min(os.availableParallelism(), 64);
+   *   assert.deepStrictEqual(pool.options, {
+   *     minThreads: cores, maxThreads: cores, idleTimeout: 0, maxQueue: cores ** 2, concurrentTasksPerWorker: 1,
+   *   });
+   *   pool.close();
+   * }
+   * ```
+   */
   get options(): { minThreads: number; maxThreads: number; idleTimeout: number; maxQueue: number; concurrentTasksPerWorker: number } {
     return {
       minThreads: this.#minThreads,
@@ -988,7 +1705,25 @@ export class Pool {
     };
   }
 
-  /** Tasks started by workers so far (each counted once; for accounting after a crash). */
+  /**
+   * Tasks started by workers so far, each counted once (for accounting after a crash: a started
+   * task is never run again).
+   *
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { isMainThread } = require('node:worker_threads');
+   * const { Pool } = require('worker-waker/pool');
+   *
+   * module.exports = (n) => n;
+   * if (isMainThread) {
+   *   const pool = new Pool({ filename: __filename, threads: 2 });
+   *   Promise.all(Array.from({ length: 50 }, (_, n) => pool.run(n)))
+   *     .then(() => assert.strictEqual(pool.started, 50))
+   *     .finally(() => pool.close());
+   * }
+   * ```
+   */
   get started(): number {
     let total = 0;
     for (let slot = 0; slot < L.MAX_THREADS; slot++) total += this.#view.stats[slot * L.STAT_STRIDE + L.STAT_TASKS]!;

@@ -19,8 +19,61 @@
 
 import { types } from 'node:util';
 
+/**
+ * Most UTF-16 code units of a string on the fast path; a longer one goes by `postMessage` (same result, slower).
+ *
+ * @example
+ * ```js
+ * const assert = require('node:assert');
+ * const { isMainThread } = require('node:worker_threads');
+ * const { Pool, MAX_STRING } = require('worker-waker/pool');
+ *
+ * module.exports = (value) => value;
+ * if (isMainThread) {
+ *   const pool = new Pool({ filename: __filename, threads: 1 });
+ *   const value = 'x'.repeat(MAX_STRING); // the longest string the fast path carries
+ *   pool.run(value).then((copy) => assert.deepStrictEqual(copy, value)).finally(() => pool.close());
+ * }
+ * ```
+ */
 export const MAX_STRING = 200;
+
+/**
+ * Most entries of one object or array on the fast path.
+ *
+ * @example
+ * ```js
+ * const assert = require('node:assert');
+ * const { isMainThread } = require('node:worker_threads');
+ * const { Pool, MAX_ENTRIES } = require('worker-waker/pool');
+ *
+ * module.exports = (value) => value;
+ * if (isMainThread) {
+ *   const pool = new Pool({ filename: __filename, threads: 1 });
+ *   const value = Array.from({ length: MAX_ENTRIES }, (_, i) => i % 2); // 64 entries: fast path
+ *   pool.run(value).then((copy) => assert.deepStrictEqual(copy, value)).finally(() => pool.close());
+ * }
+ * ```
+ */
 export const MAX_ENTRIES = 64;
+
+/**
+ * Deepest nesting of objects and arrays on the fast path.
+ *
+ * @example
+ * ```js
+ * const assert = require('node:assert');
+ * const { isMainThread } = require('node:worker_threads');
+ * const { Pool, MAX_DEPTH } = require('worker-waker/pool');
+ *
+ * module.exports = (value) => value;
+ * if (isMainThread) {
+ *   const pool = new Pool({ filename: __filename, threads: 1 });
+ *   const value = JSON.parse('['.repeat(MAX_DEPTH + 1) + ']'.repeat(MAX_DEPTH + 1)); // one level past it: posted
+ *   pool.run(value).then((copy) => assert.deepStrictEqual(copy, value)).finally(() => pool.close());
+ * }
+ * ```
+ */
 export const MAX_DEPTH = 8;
 
 const T_UNDEFINED = 0;

@@ -1,7 +1,7 @@
 'use strict';
 // Finds the code examples of the documentation: the ```js/```cjs/```mjs/```ts blocks of README.md and
 // docs/**/*.md (docs/api/ is generated from lib/, whose @example blocks are read at the source), and
-// the @example blocks of the doc comments in lib/. The conventions are in docs/contributing.md:
+// the @example blocks of the doc comments in lib/ and its folders. The conventions are in docs/contributing.md:
 //
 // - A block whose first line is a file-name comment (`// main.js`) names its file. Consecutive named
 //   blocks under one heading (no unnamed code block between them) form one example; its first block
@@ -142,8 +142,10 @@ function collect(root = ROOT) {
     skipped.push(...found.skipped);
   };
   for (const file of markdownFiles(root)) add(file, markdownBlocks(fs.readFileSync(path.join(root, file), 'utf8')));
-  for (const file of fs.readdirSync(path.join(root, 'lib')).sort()) {
-    if (/\.m?ts$/.test(file)) add(`lib/${file}`, tsdocBlocks(fs.readFileSync(path.join(root, 'lib', file), 'utf8')));
+  // lib/ and its folders (lib/pool/): every module's doc comments.
+  const sources = fs.readdirSync(path.join(root, 'lib'), { recursive: true }).map((f) => f.split(path.sep).join('/'));
+  for (const file of sources.filter((f) => /\.m?ts$/.test(f)).sort()) {
+    add(`lib/${file}`, tsdocBlocks(fs.readFileSync(path.join(root, 'lib', file), 'utf8')));
   }
   return { examples, skipped };
 }
