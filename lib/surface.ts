@@ -2,6 +2,7 @@
 // their ranges, and the native export behind it. The classes check their arguments by hand (each
 // check is on a hot path); the tests are generated from this table and hold the classes to it,
 // and a hand-written test holds the table against docs/contract.md. Not exported from the package.
+import { native } from './binding';
 
 /** The limit of a range that depends on other arguments, computed from the call's arguments. */
 export type DependentLimit = (args: Readonly<Record<string, unknown>>) => number;
@@ -37,8 +38,8 @@ export interface MemberSpec {
   readonly async?: boolean;
 }
 
-/** Summary bits of the status word (bits 0–61); the same as the addon's layout.summaryBits. */
-const SUMMARY_BITS = 62;
+/** Summary bits of the status word (bits 0–61), as the addon states them. */
+const SUMMARY_BITS = native.layout.summaryBits;
 /** Queues of SignalWords: 64 per signal word. */
 const QUEUES = SUMMARY_BITS * 64;
 
