@@ -31,7 +31,10 @@ function setUp() {
   return { instances, fixtures: { words, leafWords }, snapshot };
 }
 
+// The cases are generated once, with these arrays; each test runs on a fresh setUp().
 const FIXTURES = setUp().fixtures;
+const freshArrays = (args, fixtures) =>
+  args.map((arg) => (arg === FIXTURES.words ? fixtures.words : arg === FIXTURES.leafWords ? fixtures.leafWords : arg));
 const describeValue = (value) => (typeof value === 'bigint' ? `${value}n` : typeof value === 'object' && value ? value.constructor?.name ?? 'object' : String(value));
 
 describe.each(Object.keys(CLASSES))('%s', (className) => {
@@ -57,9 +60,8 @@ describe.each(Object.keys(CLASSES))('%s', (className) => {
     call,
   ]);
   test.each(refused)('%s, state unchanged', (_, { member, args, ErrorClass, code, message }) => {
-    // Fresh fixtures per case: the arguments of the call are the ones whose state is compared.
     const { instances, fixtures, snapshot } = setUp();
-    const callArgs = args.map((arg) => (arg === FIXTURES.words ? fixtures.words : arg === FIXTURES.leafWords ? fixtures.leafWords : arg));
+    const callArgs = freshArrays(args, fixtures);
     const before = snapshot();
     let caught;
     try {
@@ -79,7 +81,7 @@ describe.each(Object.keys(CLASSES))('%s', (className) => {
     .map((call) => [`${call.member} argument ${call.position} = ${call.value}`, call]);
   test.each(boundaries)('%s is accepted', (_, { member, args }) => {
     const { instances, fixtures } = setUp();
-    const callArgs = args.map((arg) => (arg === FIXTURES.words ? fixtures.words : arg === FIXTURES.leafWords ? fixtures.leafWords : arg));
+    const callArgs = freshArrays(args, fixtures);
     expect(() => instances[className][member](...callArgs)).not.toThrow();
   });
 
@@ -133,7 +135,7 @@ describe('the addon guards the same ranges when loaded directly', () => {
   test.each(cases)('native %s', (_, { member, args, ErrorClass }) => {
     const { instances, fixtures, snapshot } = setUp();
     const state = new BigUint64Array(instances.WorkerWaker.buffer);
-    const callArgs = args.map((arg) => (arg === FIXTURES.words ? fixtures.words : arg === FIXTURES.leafWords ? fixtures.leafWords : arg));
+    const callArgs = freshArrays(args, fixtures);
     const before = snapshot();
     let caught;
     try {

@@ -97,37 +97,29 @@ function refusedValues(arg, named) {
 }
 
 /**
- * Every refused call of the synchronous methods of `className`: `{ member, args, position, value,
- * ErrorClass, code, message }`, the other arguments valid.
+ * The refused calls of `member`, one argument at a time: `{ member, args, position, value,
+ * ErrorClass, code, message }`, the other arguments as `named` has them.
  */
-function refusedCalls(className, fixtures) {
-  const calls = [];
-  for (const member of SURFACE[className]) {
-    if (member.kind !== 'method' || member.async) continue;
-    member.args.forEach((arg, position) => {
-      const named = validArgs(member, fixtures);
-      for (const [value, ErrorClass, code, message] of refusedValues(arg, named)) {
-        const args = member.args.map((other) => named[other.name]);
-        args[position] = value;
-        calls.push({ member: member.name, args, position, value, ErrorClass, code, message });
-      }
-    });
-  }
-  return calls;
+function refusedCallsOf(member, named) {
+  return member.args.flatMap((arg, position) =>
+    refusedValues(arg, named).map(([value, ErrorClass, code, message]) => {
+      const args = member.args.map((other) => named[other.name]);
+      args[position] = value;
+      return { member: member.name, args, position, value, ErrorClass, code, message };
+    }),
+  );
 }
 
-/** Every refused constructor call of `className`: `{ args, position, value, message }`, the other arguments `valid`. */
+/** Every refused call of the synchronous methods of `className`, the other arguments valid. */
+function refusedCalls(className, fixtures) {
+  return SURFACE[className]
+    .filter((member) => member.kind === 'method' && !member.async)
+    .flatMap((member) => refusedCallsOf(member, validArgs(member, fixtures)));
+}
+
+/** Every refused constructor call of `className`, the other arguments as `valid` names them. */
 function refusedConstructorCalls(className, valid) {
-  const { args: specs } = SURFACE[className].find((member) => member.kind === 'constructor');
-  const calls = [];
-  specs.forEach((arg, position) => {
-    for (const [value, , , message] of refusedValues(arg, valid)) {
-      const args = specs.map((other) => valid[other.name]);
-      args[position] = value;
-      calls.push({ args, position, value, message });
-    }
-  });
-  return calls;
+  return refusedCallsOf(SURFACE[className].find((member) => member.kind === 'constructor'), valid);
 }
 
 /** Each method's valid arguments at the lowest and the highest value of each integer argument. */
