@@ -29,8 +29,10 @@ export interface MemberSpec {
   readonly kind: 'constructor' | 'method' | 'getter';
   readonly args: readonly ArgumentSpec[];
   /**
-   * The export of the addon that does the work. `fastPath`: the method does it in JS (the same
-   * steps on the same words) and calls the export only for the slow case, or not at all.
+   * The export of the addon that does the work. An export named like the method takes the
+   * method's arguments after the state (the tests call it with the same refused values).
+   * `fastPath`: the method does the work in JS (the same steps on the same words) and calls the
+   * export only for the slow case, or not at all.
    */
   readonly native?: string;
   readonly fastPath?: boolean;
