@@ -2,6 +2,8 @@
 module.exports = {
   testEnvironment: 'node',
   testMatch: ['<rootDir>/test/**/*.test.js'],
+  // .dev/ caches tools and a Debian root for scripts/platforms.js: not the project's modules.
+  modulePathIgnorePatterns: ['<rootDir>/.dev/'],
   testTimeout: 20000,
   // Worker threads and child processes: keep runs bounded on the 2-core CI machines.
   maxWorkers: 2,

@@ -99,7 +99,9 @@ export interface AcquireAsyncOptions {
 export class AbortError extends Error {
   readonly code = 'ABORT_ERR';
 
-  constructor(message = 'The operation was aborted', options?: ErrorOptions) {
+  // `{ cause?: unknown }` is ES2022's ErrorOptions spelled out: the shipped declarations must compile
+  // for users whose `lib` predates it (target ES2020).
+  constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'AbortError';
   }

@@ -116,8 +116,8 @@ function load(root: string): unknown {
     const lines = [
       `worker-waker: no usable native binary for ${describeSystem()}.`,
       'To build one from source, install Python 3 and a C++17 compiler ' +
-        '(https://github.com/nodejs/node-gyp#installation), then run `npm rebuild worker-waker` ' +
-        '(install scripts must be allowed).',
+        '(https://github.com/nodejs/node-gyp#installation), then run `npx worker-waker-build` ' +
+        'in your project (installing never compiles).',
     ];
     if (process.env['PREBUILDS_ONLY']) lines.push('PREBUILDS_ONLY is set, so binaries built from source were skipped.');
     lines.push(`Cause: ${String(cause instanceof Error ? cause.message : cause).split('\n')[0]}`);

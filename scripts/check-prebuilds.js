@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 'use strict';
 // Release gate: prebuilds/ must hold exactly the binaries a release promises, each one built for the
-// OS, CPU and libc its path names. The release workflow runs it before `npm pack`:
+// OS, CPU and libc its path names, the glibc ones within the glibc floor. The release workflow runs it
+// before `npm pack`, and `npm publish` (prepublishOnly):
 //   node scripts/check-prebuilds.js [prebuilds-dir]
-// It reads file headers only, so it runs on any machine.
+// With --present (`npm pack`'s prepack) it checks only the binaries that are there, so a local pack of
+// one prebuild passes, but never one that needs a newer glibc than the floor.
+// It reads file bytes only, so it runs on any machine.
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -21,12 +24,14 @@ const EXPECTED = {
   [`darwin-x64/${name}.node`]: { format: 'mach-o', cpu: 'x64' },
   [`darwin-arm64/${name}.node`]: { format: 'mach-o', cpu: 'arm64' },
   [`win32-x64/${name}.node`]: { format: 'pe', cpu: 'x64' },
+  [`win32-arm64/${name}.node`]: { format: 'pe', cpu: 'arm64' },
 };
 
-// The newest symbol versions a glibc prebuild may need: glibc 2.31 and libstdc++ of GCC 10 (Debian 11,
-// Ubuntu 20.04). The release builds in node:20-bullseye to stay within them; a binary that needs more
-// fails to load on older systems, which is what this catches.
-const GLIBC_FLOOR = { GLIBC: [2, 31], GLIBCXX: [3, 4, 28] };
+// The newest symbol versions a glibc prebuild may need: glibc 2.31 and the libstdc++ of GCC 10 (GLIBCXX
+// and CXXABI), as Debian 11 and Ubuntu 20.04 have them. Linux glibc prebuilds are built in Debian 11 to stay within them (scripts/bullseye.sh
+// here, node:20-bullseye in the release workflow); a binary that needs more fails to load on older
+// systems, which is what this catches.
+const GLIBC_FLOOR = { GLIBC: [2, 31], GLIBCXX: [3, 4, 28], CXXABI: [1, 3, 12] };
 
 const ELF_MACHINES = { 0x3e: 'x64', 0xb7: 'arm64' };
 const MACHO_CPUS = { 0x01000007: 'x64', 0x0100000c: 'arm64' };
@@ -80,13 +85,16 @@ function listFiles(dir, prefix = '') {
   });
 }
 
-/** Every way `dir` differs from a complete release: an empty list means it is one. */
-function checkPrebuilds(dir) {
+/**
+ * Every way `dir` differs from a complete release: an empty list means it is one. With
+ * `{ complete: false }`, a missing binary is no problem (a local pack of this machine's prebuild).
+ */
+function checkPrebuilds(dir, { complete = true } = {}) {
   const problems = [];
   const found = new Set(listFiles(dir));
   for (const [file, want] of Object.entries(EXPECTED)) {
     if (!found.has(file)) {
-      problems.push(`${file}: missing`);
+      if (complete) problems.push(`${file}: missing`);
       continue;
     }
     const bytes = fs.readFileSync(path.join(dir, file));
@@ -105,15 +113,17 @@ function checkPrebuilds(dir) {
   return problems;
 }
 
-module.exports = { EXPECTED, GLIBC_FLOOR, identify, versionsAboveFloor, checkPrebuilds, listFiles };
+module.exports = { EXPECTED, GLIBC_FLOOR, identify, versionsAboveFloor, compareVersions, checkPrebuilds, listFiles };
 
 if (require.main === module) {
-  const dir = path.resolve(process.argv[2] ?? path.join(__dirname, '..', 'prebuilds'));
-  const problems = checkPrebuilds(dir);
+  const complete = !process.argv.includes('--present');
+  const [dirArg] = process.argv.slice(2).filter((arg) => arg !== '--present');
+  const dir = path.resolve(dirArg ?? path.join(__dirname, '..', 'prebuilds'));
+  const problems = checkPrebuilds(dir, { complete });
   if (problems.length > 0) {
-    console.error(`${dir} is not a complete release:\n  ${problems.join('\n  ')}`);
+    console.error(`${dir} is not ${complete ? 'a complete release' : 'fit to ship'}:\n  ${problems.join('\n  ')}`);
     process.exitCode = 1;
-  } else {
+  } else if (complete) {
     console.log(`${dir}: all ${Object.keys(EXPECTED).length} prebuilds present and built for their targets`);
-  }
+  } // --present is quiet when all is well: `npm pack --json` prints its JSON on the same stdout
 }

@@ -20,8 +20,16 @@ const ROUND_TRIPS = [
   ['asyncSameCpu', 'async round trip, one CPU, worker answers at once'],
 ];
 
+// The wake of a pending acquireAsync() alone (bench/sections/wake.js), with the prefix of its target's name.
+const WAKES = [
+  ['wakeSoon', 'wake of a pending `acquireAsync()` alone, answered 2 µs after it is pending (event loop on its way to sleep)', 'acquireAsync wake (answered 2 us'],
+  ['wakeLate', 'the same, answered 60 µs after it is pending (event loop asleep)', 'acquireAsync wake (answered 60 us'],
+];
+
 const value = (row) => `${formatNumber(row.median)} ${row.unit === 'us' ? 'µs' : row.unit}`;
 const range = (row) => `${formatNumber(Math.min(...row.rounds))}–${formatNumber(Math.max(...row.rounds))}`;
+
+const spreadOf = (target) => (target?.spread ? ` (${formatRatio(target.spread[0])}–${formatRatio(target.spread[1])})` : '');
 
 function verdict(target) {
   if (target === undefined) return '';
@@ -49,6 +57,13 @@ function render(results) {
     const base = byId(section, ours.baseline);
     lines.push(`| ${what} | ${value(ours)} (${range(ours)}) | ${base.label.split(' (')[0].split(',')[0]}: ${value(base)} | ${formatRatio(ours.ratio)} | ${verdict(targetNamed(targetPrefix))} |`);
   }
+  for (const [section, what, targetPrefix] of WAKES) {
+    const ours = byId(section, 'worker-waker');
+    if (!ours) continue;
+    const base = byId(section, ours.baseline);
+    const target = targetNamed(targetPrefix);
+    lines.push(`| ${what} | ${value(ours)} (${range(ours)}) | Atomics.waitAsync: ${value(base)} | ${formatRatio(ours.ratio)}${spreadOf(target)} | ${verdict(target)} |`);
+  }
   for (const ours of results.rows.filter((r) => r.section === 'fastPath' && r.impl === 'worker-waker' && !r.skipped)) {
     const base = byId('fastPath', ours.baseline);
     const what = ours.label.replace(/ \[worker-waker\]$/, '').replace(/^(\w+\([^)]*\))/, '`$1`');
@@ -56,13 +71,21 @@ function render(results) {
   }
   for (const ours of results.rows.filter((r) => r.section === 'fanout' && r.impl === 'worker-waker' && !r.skipped)) {
     const base = byId('fanout', ours.baseline);
-    const what = ours.metric === 'wakes-per-release'
-      ? `fan-out: wake-ups per \`release(1)\`, ${ours.consumers} parked`
-      : `fan-out: permits per second, ${ours.consumers} consumer${ours.consumers === 1 ? '' : 's'}`;
-    lines.push(`| ${what} | ${value(ours)} (${range(ours)}) | pure-JS peer: ${value(base)} | ${formatRatio(ours.ratio)} | |`);
+    const consumers = `${ours.consumers} blocked consumer${ours.consumers === 1 ? '' : 's'}`;
+    if (ours.metric === 'wakes-per-release') {
+      lines.push(`| fan-out to ${consumers}: wake-ups per \`release(1)\` | ${value(ours)} (${range(ours)}) | pure-JS peer: ${value(base)} | ${formatRatio(ours.ratio)} | |`);
+      continue;
+    }
+    // The target compares the time per permit (1 / throughput), median of the per-round ratios.
+    const target = targetNamed(`fan-out to ${ours.consumers} blocked consumers,`);
+    const ratio = target ? `${formatRatio(target.ratio)}${spreadOf(target)} in time per permit` : formatRatio(ours.ratio);
+    lines.push(`| fan-out to ${consumers}: permits per second | ${value(ours)} (${range(ours)}) | pure-JS peer: ${value(base)} | ${ratio} | ${verdict(target)} |`);
   }
   const floor = results.rows.filter((r) => r.section === 'fastPath' && r.id.startsWith('baseline/'));
   if (floor.length > 0) lines.push('', `For scale: ${floor.map((r) => `${r.label.replace(/^baseline: /, '')} ${value(r)}`).join('; ')}.`);
+  const others = [['blocking', 'postMessage'], ['async', 'piscina'], ['blocking', 'native-condvar'], ['blocking', 'native-futex'], ['blocking', 'native-spin']]
+    .map(([section, id]) => byId(section, id)).filter(Boolean);
+  if (others.length > 0) lines.push('', `For comparison, round trips on two CPUs: ${others.map((r) => `${r.label.replace(/, worker <-> worker$/, '')} ${value(r)}`).join('; ')}.`);
   return lines.join('\n');
 }
 

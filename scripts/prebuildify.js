@@ -8,6 +8,10 @@
 // the file is plain worker-waker.node, the name scripts/check-prebuilds.js expects; node-gyp-build loads
 // both forms. PREBUILD_PLATFORM (which prebuildify honours too) overrides the OS, for tests.
 //
+// On a Linux host whose glibc is newer than the floor scripts/check-prebuilds.js enforces (2.31), the
+// build runs in a Debian 11 root instead (scripts/bullseye.sh), so the prebuild loads on the oldest
+// supported systems. PREBUILD_ARCH=arm64 cross-compiles there.
+//
 // prebuildify moves the fresh build out of build/Release; the developer's own build/Release binary (if
 // any) is put back afterwards, so the dev tree keeps loading it and not the stripped prebuild.
 const { spawnSync } = require('node:child_process');
@@ -30,8 +34,21 @@ function prebuildifyArgs(platform) {
   return args;
 }
 
+/** True when this Linux host's glibc is newer than the floor: its own build would not load there. */
+function hostAboveGlibcFloor() {
+  const { GLIBC_FLOOR, compareVersions } = require('./check-prebuilds');
+  const glibc = process.report.getReport().header.glibcVersionRuntime;
+  return Boolean(glibc) && compareVersions(glibc.split('.').map(Number), GLIBC_FLOOR.GLIBC) > 0;
+}
+
 function main() {
   const platform = process.env.PREBUILD_PLATFORM || process.platform;
+  if (!process.env.PREBUILD_PLATFORM && platform === 'linux' && hostAboveGlibcFloor()) {
+    const arch = process.env.PREBUILD_ARCH || process.arch;
+    const result = spawnSync('bash', [path.join(__dirname, 'bullseye.sh'), 'prebuild', arch], { cwd: ROOT, stdio: 'inherit' });
+    if (result.error) throw result.error;
+    return result.status ?? 1;
+  }
   let saved = null;
   if (fs.existsSync(DEV_BINARY)) {
     saved = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'worker-waker-dev-')), 'worker_waker.node');

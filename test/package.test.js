@@ -1,14 +1,16 @@
 'use strict';
 // Packaging: what `npm install worker-waker` gives a user. Packs the package, installs the tarball into
-// an empty project without running any install script (so no compiler is involved), then uses it with
-// PREBUILDS_ONLY=1 from the main thread, a Worker, ES modules and TypeScript; then, with install scripts
-// on, checks that the install script compiles only when no prebuild fits. Also checks the release tools:
-// scripts/check-prebuilds.js and the prebuild names scripts/prebuildify.js gives each target.
+// an empty project with npm's defaults (install scripts allowed), checks that nothing compiled and that
+// npm had nothing to approve, then uses it with PREBUILDS_ONLY=1 from the main thread, a Worker, ES
+// modules and TypeScript; then builds from source with `npx worker-waker-build`, the one way to compile.
+// Also checks the release tools: scripts/check-prebuilds.js and the prebuild names scripts/prebuildify.js
+// gives each target. (scripts/platforms.js runs pnpm, Yarn, Bun, Deno and the other Nodes.)
 //
 // The tree is packed from a scratch copy, so this file never touches the shared build/, dist/ or
 // prebuilds/. Prebuilds are not committed: the copy builds a fresh one for this machine with
-// `npm run prebuildify`, unless PREBUILDS_ONLY is set in the environment, as the release workflow does
-// to test the prebuilds it already built.
+// `npm run prebuildify` (on Linux, in the cached Debian 11 root of scripts/bullseye.sh: the first run
+// makes it, about a minute), unless PREBUILDS_ONLY is set in the environment, as the release workflow
+// does to test the prebuilds it already built.
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -21,6 +23,7 @@ const {
   checkPrebuilds,
   listFiles,
 } = require('../scripts/check-prebuilds');
+const { version } = require('../package.json');
 
 const ROOT = path.join(__dirname, '..');
 const FIXTURE = path.join(__dirname, 'fixtures', 'consumer');
@@ -62,6 +65,7 @@ describe('the published package', () => {
   let consumer;
   let installed;
   let packedFiles;
+  let installOutput;
 
   beforeAll(() => {
     if (testPrebuiltOnly && !fs.existsSync(path.join(ROOT, HOST_PREBUILD))) {
@@ -71,7 +75,7 @@ describe('the published package', () => {
 
     // A scratch copy of the working tree, without anything built or generated.
     stage = path.join(tmp, 'stage');
-    const skip = new Set(['.git', 'node_modules', 'build', 'dist', ...(testPrebuiltOnly ? [] : ['prebuilds'])]);
+    const skip = new Set(['.git', 'node_modules', 'build', 'dist', '.dev', ...(testPrebuiltOnly ? [] : ['prebuilds'])]);
     fs.cpSync(ROOT, stage, {
       recursive: true,
       filter: (src) => {
@@ -80,16 +84,20 @@ describe('the published package', () => {
       },
     });
     fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(stage, 'node_modules'), 'junction');
-    if (!testPrebuiltOnly) npm(['run', 'prebuildify'], { cwd: stage, timeout: 150_000 });
+    if (!testPrebuiltOnly) {
+      // The Debian 11 root is cached in this tree's .dev/, shared with the copy.
+      npm(['run', 'prebuildify'], { cwd: stage, env: { WORKER_WAKER_CACHE: path.join(ROOT, '.dev') }, timeout: 540_000 });
+    }
 
-    // `npm pack` runs `prepare` (tsc) in the copy, as `npm publish` would.
+    // `npm pack` runs `prepack` (tsc, check-prebuilds --present) in the copy, as `npm publish` would.
     const [pack] = JSON.parse(npm(['pack', '--json', '--pack-destination', tmp], { cwd: stage }));
     packedFiles = pack.files.map((file) => file.path);
 
     consumer = path.join(tmp, 'consumer');
     fs.cpSync(FIXTURE, consumer, { recursive: true });
-    npm(
-      ['install', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', path.join(tmp, pack.filename)],
+    // npm's defaults: install scripts allowed; --foreground-scripts would show any script's output.
+    installOutput = npm(
+      ['install', '--foreground-scripts', '--prefer-offline', '--no-audit', '--no-fund', path.join(tmp, pack.filename)],
       { cwd: consumer },
     );
     installed = path.join(consumer, 'node_modules', NAME);
@@ -100,7 +108,7 @@ describe('the published package', () => {
       path.join(consumer, 'node_modules', '@types', 'node'),
       'junction',
     );
-  }, 180_000);
+  }, 600_000);
 
   afterAll(() => {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
@@ -109,8 +117,8 @@ describe('the published package', () => {
   test('ships exactly the runtime, the types, the sources to build from and the prebuilds', () => {
     // The allowed set is derived from the tree (each lib/ module compiles to a .js and a .d.ts, every
     // native source ships), so anything else in the tarball fails here: tests, TS sources, maps, configs.
-    const dist = fs.readdirSync(path.join(ROOT, 'lib')).flatMap((file) => {
-      const source = /^(.+)\.(m?)ts$/.exec(file);
+    const dist = fs.readdirSync(path.join(ROOT, 'lib'), { recursive: true }).flatMap((file) => {
+      const source = /^(.+)\.(m?)ts$/.exec(file.split(path.sep).join('/'));
       if (!source || file.endsWith('.d.ts') || file.endsWith('.d.mts')) return [];
       const [, base, m] = source;
       return [`dist/${base}.${m}js`, `dist/${base}.d.${m}ts`];
@@ -122,10 +130,13 @@ describe('the published package', () => {
     const prebuilds = testPrebuiltOnly
       ? listFiles(path.join(ROOT, 'prebuilds')).map((file) => `prebuilds/${file}`)
       : [HOST_PREBUILD];
-    const topLevel = ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'binding.gyp'];
+    // No binding.gyp at the root: npm, pnpm and Yarn would compile it (or ask to) at install time. It
+    // ships as native/binding.gyp for `npx worker-waker-build`.
+    const topLevel = ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'native/binding.gyp', 'bin/worker-waker-build.js'];
     expect([...packedFiles].sort()).toEqual([...topLevel, ...dist, ...native, ...prebuilds].sort());
     expect(packedFiles).toContain(HOST_PREBUILD);
     expect(dist).toEqual(expect.arrayContaining(['dist/index.js', 'dist/index.d.ts', 'dist/index.mjs', 'dist/index.d.mts']));
+    expect(dist).toEqual(expect.arrayContaining(['dist/pool/index.js', 'dist/pool/index.d.mts', 'dist/pool/worker.js']));
     // Everything gyp compiles must ship, or building from source fails for users.
     const gyp = fs.readFileSync(path.join(ROOT, 'binding.gyp'), 'utf8');
     for (const source of gyp.match(/native\/[\w.-]+\.cc/g)) expect(packedFiles).toContain(source);
@@ -140,7 +151,7 @@ describe('the published package', () => {
     expect(withComment).toEqual([]);
   });
 
-  test('npm publish refuses a tree without all seven prebuilds (prepublishOnly)', () => {
+  test('npm publish refuses a tree without all eight prebuilds (prepublishOnly)', () => {
     // The dry run stops at prepublishOnly; the registry is unreachable in case it ever got further.
     let failure;
     try {
@@ -153,8 +164,17 @@ describe('the published package', () => {
     expect(failure.stderr).toMatch(/darwin-arm64\/worker-waker\.node: missing/);
   }, 60_000);
 
-  test('installs with scripts off (no compiler) and runs on the prebuild in the main thread and a Worker', () => {
+  test('installs with npm defaults without running or asking to approve anything, and compiles nothing', () => {
+    // npm 11 lists packages with install scripts (allowScripts) and prints a banner for each it runs.
+    expect(installOutput).not.toMatch(/install-scripts|allowScripts|gyp info|> worker-waker@/);
     expect(fs.existsSync(path.join(installed, 'build'))).toBe(false);
+    const manifest = JSON.parse(fs.readFileSync(path.join(installed, 'package.json'), 'utf8'));
+    for (const hook of ['preinstall', 'install', 'postinstall', 'prepare']) expect(manifest.scripts?.[hook]).toBeUndefined();
+    expect(manifest.gypfile).toBe(false);
+    expect(fs.existsSync(path.join(installed, 'binding.gyp'))).toBe(false);
+  });
+
+  test('runs on the prebuild in the main thread and a Worker', () => {
     const result = lastJsonLine(
       node([path.join(consumer, 'main.cjs')], { cwd: consumer, env: { PREBUILDS_ONLY: '1' }, timeout: 30_000 }),
     );
@@ -166,6 +186,10 @@ describe('the published package', () => {
       summary: String(1n << 7n),
       binary: path.join(...HOST_PREBUILD.split('/')),
     });
+  });
+
+  test('the shipped prebuilds are within the glibc floor (Linux: built in Debian 11)', () => {
+    expect(checkPrebuilds(path.join(installed, 'prebuilds'), { complete: false })).toEqual([]);
   });
 
   test('the prebuild is a binary for this OS, CPU and libc (as scripts/check-prebuilds.js reads it)', () => {
@@ -182,6 +206,12 @@ describe('the published package', () => {
     expect(result).toEqual({ sameClass: true, permits: 1, took: true });
   });
 
+  test('worker-waker/pool runs a task from CommonJS and from an ES module (one class for both)', () => {
+    const options = { cwd: consumer, env: { PREBUILDS_ONLY: '1' }, timeout: 30_000 };
+    expect(lastJsonLine(node([path.join(consumer, 'pool.cjs')], options))).toEqual({ result: { doubled: 42 } });
+    expect(lastJsonLine(node([path.join(consumer, 'pool.mjs')], options))).toEqual({ sameClass: true, result: { doubled: 8 } });
+  });
+
   test('TypeScript resolves the types through both the require and import conditions', () => {
     // --traceResolution shows where each import landed; tsc fails on a type error or an unused
     // @ts-expect-error, so the misuse lines in the fixtures prove the types are not `any`.
@@ -190,6 +220,10 @@ describe('the published package', () => {
       (m) => path.relative(installed, m[1]).split(path.sep).join('/'),
     );
     expect(new Set(resolved)).toEqual(new Set(['dist/index.d.ts', 'dist/index.d.mts']));
+    const pool = [...trace.matchAll(/Module name 'worker-waker\/pool' was successfully resolved to '([^']+)'/g)].map(
+      (m) => path.relative(installed, m[1]).split(path.sep).join('/'),
+    );
+    expect(new Set(pool)).toEqual(new Set(['dist/pool/index.d.ts', 'dist/pool/index.d.mts']));
   });
 
   test('with no binary that fits, require throws one error naming the system and how to build', () => {
@@ -206,36 +240,33 @@ describe('the published package', () => {
     expect(result.message).toContain(`${process.platform}-${process.arch}`);
     expect(result.message).toContain(`Node ${process.version}`);
     if (process.platform === 'linux') expect(result.message).toMatch(/\((glibc [\d.]+|musl)\)/);
-    expect(result.message).toContain('npm rebuild worker-waker');
+    expect(result.message).toContain('npx worker-waker-build');
     expect(result.message).toContain('PREBUILDS_ONLY');
     expect(result.message).toContain('No native build was found');
   });
 
-  // The install script (node-gyp-build) compiles only when no prebuild loads. npm runs it for
-  // `npm rebuild`; --foreground-scripts shows its banner, which proves it ran.
-  const installScriptBanner = `> ${NAME}@${require('../package.json').version} install`;
-
-  test('with install scripts on and a prebuild that fits, the install script compiles nothing', () => {
+  test('npm rebuild compiles nothing: the package has no install script and no binding.gyp at its root', () => {
     const out = npm(['rebuild', NAME, '--foreground-scripts'], { cwd: consumer, timeout: 60_000 });
-    expect(out).toContain(installScriptBanner);
+    expect(out).not.toContain(`> ${NAME}@${version}`);
     expect(fs.existsSync(path.join(installed, 'build'))).toBe(false);
   }, 90_000);
 
-  test('with install scripts on and no prebuild that fits, the install script compiles and the package loads it', () => {
+  test('npx worker-waker-build compiles from source, and the package loads that build', () => {
     const prebuilds = path.join(installed, 'prebuilds');
     const aside = path.join(tmp, 'prebuilds-aside');
     fs.renameSync(prebuilds, aside);
     try {
-      const out = npm(['rebuild', NAME, '--foreground-scripts'], { cwd: consumer, timeout: 150_000 });
-      expect(out).toContain(installScriptBanner);
+      const out = npm(['exec', '--', 'worker-waker-build'], { cwd: consumer, timeout: 240_000 });
+      expect(out).toContain('worker-waker-build: building in');
       expect(fs.existsSync(path.join(installed, 'build', 'Release', 'worker_waker.node'))).toBe(true);
       const result = lastJsonLine(node([path.join(consumer, 'main.cjs')], { cwd: consumer, timeout: 30_000 }));
       expect(result).toMatchObject({ exitCode: 0, woken: true, permitsLeft: 0, binary: path.join('build', 'Release', 'worker_waker.node') });
     } finally {
       fs.rmSync(path.join(installed, 'build'), { recursive: true, force: true });
+      fs.rmSync(path.join(installed, 'binding.gyp'), { force: true });
       fs.renameSync(aside, prebuilds);
     }
-  }, 180_000);
+  }, 300_000);
 });
 
 describe('scripts/check-prebuilds.js', () => {
@@ -270,6 +301,7 @@ describe('scripts/check-prebuilds.js', () => {
     [`darwin-x64/${NAME}.node`]: macho(0x01000007),
     [`darwin-arm64/${NAME}.node`]: macho(0x0100000c),
     [`win32-x64/${NAME}.node`]: pe(0x8664),
+    [`win32-arm64/${NAME}.node`]: pe(0xaa64),
   };
   function writeTree(files) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'worker-waker-prebuilds-'));
@@ -290,13 +322,22 @@ describe('scripts/check-prebuilds.js', () => {
   /** 'linux-x64-musl', 'darwin-arm64', …: the target an EXPECTED path is for, as the workflow names it. */
   const targetOf = (file) => file.split('/')[0] + (EXPECTED[file].libc ? `-${EXPECTED[file].libc}` : '');
 
-  test('expects the seven release targets, the ones the release workflow builds', () => {
+  test('expects the eight release targets, the ones the release workflow builds', () => {
     const targets = Object.keys(EXPECTED).map(targetOf).sort();
     expect(targets).toEqual(
-      ['linux-x64-glibc', 'linux-x64-musl', 'linux-arm64-glibc', 'linux-arm64-musl', 'darwin-x64', 'darwin-arm64', 'win32-x64'].sort(),
+      ['linux-x64-glibc', 'linux-x64-musl', 'linux-arm64-glibc', 'linux-arm64-musl', 'darwin-x64', 'darwin-arm64', 'win32-x64', 'win32-arm64'].sort(),
     );
     const workflow = fs.readFileSync(path.join(ROOT, '.github', 'workflows', 'release.yml'), 'utf8');
     expect([...workflow.matchAll(/\{ target: ([\w-]+),/g)].map((m) => m[1]).sort()).toEqual(targets);
+  });
+
+  test('the release workflow publishes the checked tarball from CI with provenance, on tags only', () => {
+    const workflow = fs.readFileSync(path.join(ROOT, '.github', 'workflows', 'release.yml'), 'utf8');
+    const publish = workflow.slice(workflow.indexOf('\n  publish:'));
+    expect(publish).toMatch(/if: startsWith\(github\.ref, 'refs\/tags\/v'\)/);
+    expect(publish).toMatch(/needs: pack/);
+    expect(publish).toMatch(/id-token: write/);
+    expect(publish).toMatch(/npm publish worker-waker-\*\.tgz --provenance/);
   });
 
   test('on each target, node-gyp-build picks the expected file out of a complete release', () => {
@@ -343,6 +384,22 @@ describe('scripts/check-prebuilds.js', () => {
     ]);
     const problems = checkPrebuilds(tree({ ...release, [`linux-arm64/${NAME}.glibc.node`]: elf(0xb7, tooNew) }));
     expect(problems).toEqual([expect.stringMatching(/^linux-arm64\/.*: needs GLIBCXX_3\.4\.\d+, GLIBC_2\.\d+, newer/)]);
+  });
+
+  test("rejects a glibc build that needs a newer C++ ABI (CXXABI) than GCC 10's", () => {
+    const [major, minor, patch] = GLIBC_FLOOR.CXXABI;
+    expect(versionsAboveFloor(elf(0x3e, `\0libc.so.6\0CXXABI_${major}.${minor}.${patch}\0`))).toEqual([]);
+    expect(versionsAboveFloor(elf(0x3e, `\0libc.so.6\0CXXABI_${major}.${minor}.${patch + 1}\0`))).toEqual([
+      `CXXABI_${major}.${minor}.${patch + 1}`,
+    ]);
+  });
+
+  test('--present (npm pack) accepts a partial set but not one above the floor', () => {
+    const one = { [`linux-x64/${NAME}.glibc.node`]: release[`linux-x64/${NAME}.glibc.node`] };
+    expect(checkPrebuilds(tree(one), { complete: false })).toEqual([]);
+    expect(checkPrebuilds(tree(one)).length).toBe(Object.keys(EXPECTED).length - 1);
+    const tooNew = { [`linux-x64/${NAME}.glibc.node`]: elf(0x3e, '\0libc.so.6\0GLIBC_2.34\0') };
+    expect(checkPrebuilds(tree(tooNew), { complete: false })).toEqual([expect.stringMatching(/needs GLIBC_2\.34/)]);
   });
 
 });

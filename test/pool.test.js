@@ -1,365 +1,414 @@
 'use strict';
-// The example pool (examples/pool): every task runs exactly once with the right result, full
-// queues push back on the submitter, task errors reject only their own promise, and shutdown
-// (drain or cancel, or a process that never closes its pool) ends cleanly and quickly.
+// worker-waker/pool: results, payload kinds, errors in the caller's realm, abort, shutdown,
+// backpressure, observability, idle workers that keep their event loop, many pools and a pool in
+// a worker, bad options. Crashes: test/pool-crash.test.js; the fast path against structuredClone:
+// test/pool-payload.test.js.
+const fs = require('node:fs');
 const path = require('node:path');
+const { pathToFileURL } = require('node:url');
 const { execFile } = require('node:child_process');
-const { Worker } = require('node:worker_threads');
-const { Pool } = require('../examples/pool/pool');
-const L = require('../examples/pool/layout');
+const { Pool, AbortError } = require('worker-waker/pool');
+const { AbortError: RootAbortError } = require('worker-waker');
 const mix = require('../examples/pool/tasks');
-const fixtureTask = require('./fixtures/signal-pool-task');
+const { within } = require('./support/pool');
 
-const TASK = path.join(__dirname, 'fixtures', 'signal-pool-task.js');
-const CHILD = path.join(__dirname, 'fixtures', 'signal-pool-child.js');
-const CLAIMER = path.join(__dirname, 'fixtures', 'signal-ring-claimer.js');
-const PRODUCER = path.join(__dirname, 'fixtures', 'signal-ring-producer.js');
-const SLOW = (microseconds) => 1e6 + microseconds; // the fixture spins that long, returns its input
-
-// A small pool, so that queues fill and rings wrap many times.
-const SMALL = { filename: TASK, threads: 2, words: 2, queuesPerWord: 2, queueCapacity: 16, chunk: 4, batch: 8 };
+const TASKS = path.join(__dirname, 'fixtures', 'pool-tasks.js');
+const ESM_TASKS = path.join(__dirname, 'fixtures', 'pool-esm-task.mjs');
+const CHILD = path.join(__dirname, 'fixtures', 'pool-child.js');
 
 const pools = new Set();
 function makePool(options) {
-  const pool = new Pool(options);
+  const pool = new Pool({ filename: TASKS, threads: 2, ...options });
   pools.add(pool);
   return pool;
 }
-
 afterEach(async () => {
   await Promise.all([...pools].map((pool) => pool.destroy()));
   pools.clear();
 });
 
-// Rejects after `ms` so that a hang fails the test instead of timing out the suite.
-function within(ms, promise, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took more than ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+const settle = (promise) => promise.then((value) => ({ value }), (error) => ({ error }));
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `check` every 5 ms until it returns true or `ms` pass; returns its last answer. */
+async function eventually(ms, check) {
+  const deadline = Date.now() + ms;
+  while (!check() && Date.now() < deadline) await sleep(5);
+  return check();
 }
 
-// Each call of the returned function resolves to the worker's next message (or rejects with its
-// error), so that no message is missed between two awaits.
-function messages(worker) {
-  const queue = [];
-  const waiting = [];
-  worker.on('message', (m) => (waiting.length > 0 ? waiting.shift().resolve(m) : queue.push(m)));
-  worker.on('error', (e) => waiting.splice(0).forEach((w) => w.reject(e)));
-  return () => (queue.length > 0 ? Promise.resolve(queue.shift()) : new Promise((resolve, reject) => waiting.push({ resolve, reject })));
-}
-
-// Every id of `counts` (an Int32Array of claim counts) exactly once, or the first one that is not.
-function onceEach(counts) {
-  const wrong = counts.findIndex((n) => n !== 1);
-  return wrong === -1 ? 'every id once' : `id ${wrong} claimed ${counts[wrong]} times`;
-}
-
-test('every task runs exactly once with its own result, through full queues, then close() joins the workers', async () => {
-  const pool = makePool(SMALL);
-  expect(pool.capacity).toBe(64);
+test('every task runs once with its own result; close() then refuses new tasks', async () => {
+  const pool = makePool();
   const N = 20000;
   const results = await within(15000, Promise.all(Array.from({ length: N }, (_, x) => pool.run(x))), 'the run');
-  const wrong = results.filter((r, x) => r !== mix(x)).length;
-  expect(wrong).toBe(0);
-  expect(pool.pending).toBe(0);
-
-  expect(await within(6000, pool.close(), 'close()')).toBe(0); // no worker had to be terminated
-  const stats = pool.stats();
-  // Conservation: tasks in == tasks run == results out. A task run twice would show here, and one
-  // lost would never have resolved.
-  expect(stats).toMatchObject({ submitted: N, completed: N, tasksRun: N, failed: 0, cancelled: 0 });
-  expect(stats.batches).toBeLessThanOrEqual(N);
-  expect(() => pool.trySubmit(1)).toThrow(expect.objectContaining({ code: 'ERR_POOL_CLOSED' }));
-  await expect(pool.run(1)).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED' });
+  expect(results.filter((r, x) => r !== mix(x)).length).toBe(0);
+  await within(5000, pool.close(), 'close()');
+  expect(pool.completed).toBe(N);
+  expect(pool.started).toBe(N); // a task started twice would show here
+  await expect(pool.run(1)).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED', message: 'The pool is closed' });
 });
 
-test('workers racing to claim from one ring get every task exactly once', async () => {
-  // The pool rarely has two workers on one ring (take() hands a word to one worker), so race the
-  // claim itself: three workers drain one pre-filled ring, one to three tasks per claim.
-  const N = 1 << 18;
-  const layout = L.createLayout({ threads: 1, words: 1, queuesPerWord: 1, queueCapacity: N });
-  const view = L.viewLayout(layout);
-  for (let id = 0; id < N; id++) {
-    view.queueIds[id] = id;
-    view.queueArgs[id] = id * 2;
-  }
-  Atomics.store(view.queueHeaders, L.TAIL, N);
-  const counts = new SharedArrayBuffer(N * 4);
-  const gate = new SharedArrayBuffer(4);
-  const claimers = [1, 2, 3].map((batch) => new Worker(CLAIMER, { workerData: { layout, counts, gate, batch } }));
-  const next = claimers.map(messages);
-  try {
-    await within(10000, Promise.all(next.map((n) => n())), 'the claimers to start');
-    Atomics.store(new Int32Array(gate), 0, 1);
-    Atomics.notify(new Int32Array(gate), 0);
-    const totals = next.map((n) => n());
-    const claimed = await within(10000, Promise.all(totals), 'the claimers');
-    expect(claimed.reduce((a, b) => a + b, 0)).toBe(N);
-    expect(onceEach(new Int32Array(counts))).toBe('every id once');
-    expect(Atomics.load(view.queueHeaders, L.HEAD)).toBe(N);
-  } finally {
-    await Promise.all(claimers.map((worker) => worker.terminate()));
-  }
+test('a task module may be CommonJS or ESM, named by path or file: URL; run({ name }) calls a named export', async () => {
+  const esm = makePool({ filename: pathToFileURL(ESM_TASKS), threads: 1 });
+  expect(await within(5000, esm.run(21), 'default export')).toBe(42);
+  expect(await within(5000, esm.run(5, { name: 'negate' }), 'named export')).toBe(-5);
+  const byUrlString = makePool({ filename: pathToFileURL(TASKS).href, threads: 1 });
+  expect(await within(5000, byUrlString.run(3), 'module.exports')).toBe(mix(3));
+  await expect(within(5000, esm.run(1, { name: 'missing' }), 'missing export')).rejects.toThrow(
+    /has no export named "missing" that is a function/,
+  );
 });
 
-test('a producer wrapping a small ring while three workers drain it: every id is claimed exactly once', async () => {
-  // Capacity 8: the producer reuses each slot thousands of times, so a claimer that copied a slot
-  // after the producer could overwrite it (or a claim that skipped the CAS) would show up here as
-  // a wrong argument, a duplicate or a missing id.
-  const N = 60000;
-  const layout = L.createLayout({ threads: 1, words: 1, queuesPerWord: 1, queueCapacity: 8 });
-  const view = L.viewLayout(layout);
-  const counts = new SharedArrayBuffer(N * 4);
-  const gate = new SharedArrayBuffer(4);
-  const done = new SharedArrayBuffer(4);
-  const threads = [
-    new Worker(PRODUCER, { workerData: { layout, gate, done, total: N } }),
-    ...[1, 2, 3].map((batch) => new Worker(CLAIMER, { workerData: { layout, counts, gate, batch, done } })),
+test('a task reads workerData from node:worker_threads', async () => {
+  const data = { region: 'eu', limits: [1, 2, 3], when: new Date(0) };
+  const pool = makePool({ workerData: data, threads: 1 });
+  expect(await within(5000, pool.run(null, { name: 'readWorkerData' }), 'the task')).toEqual(data);
+});
+
+test('async tasks: results, rejections, and many in flight per worker with concurrentTasksPerWorker', async () => {
+  const pool = makePool({ concurrentTasksPerWorker: 50 });
+  const started = performance.now();
+  // 100 tasks of 100 ms on 2 workers × 50 at once: about 100 ms, not 5 s.
+  const results = await within(4000, Promise.all(Array.from({ length: 100 }, () => pool.run(100, { name: 'later' }))), 'the async tasks');
+  expect(results).toEqual(new Array(100).fill(100));
+  expect(performance.now() - started).toBeLessThan(3000);
+  expect(await pool.run(7, { name: 'immediate' })).toBe(mix(7));
+  const rejected = await settle(pool.run('async failure', { name: 'rejectAsync' }));
+  expect(rejected.error).toBeInstanceOf(TypeError);
+  expect(rejected.error.message).toBe('async failure');
+});
+
+test('payload kinds round-trip exactly, small (shared memory) and large (postMessage)', async () => {
+  const pool = makePool({ threads: 1 });
+  const values = [
+    0, -0, NaN, Infinity, 2 ** 53, 'short', 'x'.repeat(10000), '\ud800 lone surrogate', true, null, undefined,
+    { a: 1, b: 'two', c: [1, 2, { d: null }] }, 123n, new Date(1234), new Map([[1, { a: 2 }]]), new Set(['a', 1]),
+    new Uint8Array([1, 2, 3]), new Float64Array([1.5, -0]), /re/gi, [1, , 3], { u: undefined }, new Array(1000).fill(7),
+    new RangeError('as a value'),
   ];
-  const next = threads.map(messages);
-  try {
-    await within(10000, Promise.all(next.map((n) => n())), 'the threads to start');
-    Atomics.store(new Int32Array(gate), 0, 1);
-    Atomics.notify(new Int32Array(gate), 0);
-    const [produced, ...claimed] = await within(30000, Promise.all(next.map((n) => n())), 'the producer and claimers');
-    expect(produced).toBe(N);
-    expect(claimed.reduce((a, b) => a + b, 0)).toBe(N);
-    expect(onceEach(new Int32Array(counts))).toBe('every id once');
-    expect(Atomics.load(view.queueHeaders, L.HEAD)).toBe(N);
-    expect(Atomics.load(view.queueHeaders, L.TAIL)).toBe(N);
-  } finally {
-    await Promise.all(threads.map((worker) => worker.terminate()));
+  for (const value of values) {
+    const back = await within(5000, pool.run(value, { name: 'echo' }), 'echo');
+    expect(back).toEqual(structuredClone(value));
+    if (typeof value === 'number') expect(Object.is(back, value)).toBe(true);
   }
-}, 45000);
-
-test('the main thread stores a ring\'s tail before it sets the ring\'s signal bit', async () => {
-  // The seam pauses between the two steps until the worker has acted on what it can see: the bit
-  // is not set (or the worker has taken it) and the worker is parked again. Tail first, the pause
-  // changes nothing. set() first, the worker takes the bit, finds the old tail, parks, and the
-  // task is stranded (nothing else sets that word again).
-  let pauses = 0;
-  const afterTailStore = ({ queue, taskWaker, taskWords }) => {
-    pauses++;
-    const deadline = Date.now() + 2000;
-    while (Date.now() < deadline && (taskWords.isSet(queue) || taskWaker.sleepers() < 1));
-  };
-  const pool = makePool({ filename: TASK, threads: 1, words: 1, queuesPerWord: 1, queueCapacity: 16, chunk: 1, testHooks: { afterTailStore } });
-  await within(5000, pool.ready(), 'ready()');
-  for (let x = 0; x < 5; x++) {
-    expect(await within(4000, pool.run(x), `task ${x} (stranded: was its signal bit set before its tail was stored?)`)).toBe(mix(x));
-  }
-  expect(pauses).toBe(5);
+  // A value structured clone refuses rejects like postMessage does.
+  await expect(pool.run(() => 1, { name: 'echo' })).rejects.toMatchObject({ name: 'DataCloneError' });
+  await expect(pool.run({ f: Symbol('s') }, { name: 'echo' })).rejects.toMatchObject({ name: 'DataCloneError' });
+  const unclonableResult = await settle(pool.run(null, { name: 'returnFunction' }));
+  expect(unclonableResult.error.message).toMatch(/cannot be cloned to the caller/);
 });
 
-test('a full pool pushes back: trySubmit returns null and run() waits for room', async () => {
-  const pool = makePool(SMALL);
-  await within(5000, pool.ready(), 'ready()');
-  const admitted = [];
-  for (let x = 0; x < pool.capacity; x++) admitted.push(pool.trySubmit(x));
-  expect(admitted.every((p) => p instanceof Promise)).toBe(true);
-  // Nothing can have been collected yet (collection runs on later turns of the event loop).
-  expect(pool.trySubmit(999)).toBeNull();
-  const late = pool.run(12345);
-  expect(pool.pending).toBe(pool.capacity); // run() did not admit past the bound
-  expect(await within(5000, late, 'the waiting run()')).toBe(mix(12345));
-  expect(await Promise.all(admitted)).toEqual(Array.from({ length: pool.capacity }, (_, x) => mix(x)));
-  expect(pool.stats().submitted).toBe(pool.capacity + 1);
+test('transferList moves buffers: the caller\'s buffer is detached, the worker gets the bytes', async () => {
+  const pool = makePool({ threads: 1 });
+  const buffer = new ArrayBuffer(1 << 20);
+  const promise = pool.run(buffer, { name: 'byteLength', transferList: [buffer] });
+  expect(buffer.byteLength).toBe(0); // detached at run(), as postMessage does
+  expect(await within(5000, promise, 'the task')).toBe(1 << 20);
+  const view = new Uint8Array(64);
+  const typed = pool.run({ view }, { name: 'echo', transferList: [view.buffer] });
+  expect(view.byteLength).toBe(0);
+  expect((await typed).view).toEqual(new Uint8Array(64));
 });
 
-test('a task that throws rejects only its own promise, with an error of its class and message', async () => {
-  const pool = makePool(SMALL);
-  const inputs = Array.from({ length: 500 }, (_, i) => (i % 7 === 3 ? -i : i));
-  const outcomes = await within(
-    10000,
-    Promise.all(inputs.map((x) => pool.run(x).then((value) => ({ value }), (error) => ({ error })))),
-    'the run',
+describe('errors', () => {
+  test.each(['Error', 'TypeError', 'RangeError', 'SyntaxError', 'ReferenceError', 'EvalError', 'URIError'])(
+    'a thrown %s rejects with the same class in this realm, with message, worker stack, code, cause and own properties',
+    async (type) => {
+      const pool = makePool({ threads: 1 });
+      const { error } = await within(5000, settle(pool.run({ type, message: `bad ${type}`, code: 'E_TEST' }, { name: 'throwBuiltIn' })), 'the task');
+      expect(error).toBeInstanceOf(globalThis[type]); // Jest's realm: the error was rebuilt here
+      expect(error.constructor).toBe(globalThis[type]);
+      expect(error).toMatchObject({ name: type, message: `bad ${type}`, code: 'E_TEST', extra: { n: 1, list: [1, 2] } });
+      expect(error.stack).toContain('pool-tasks.js'); // the worker's stack
+      expect(error.cause).toBeInstanceOf(RangeError);
+      expect(error.cause.message).toBe('the cause');
+      expect('notClonable' in error).toBe(false);
+    },
   );
-  inputs.forEach((x, i) => {
-    if (x < 0) {
-      // Rebuilt in the main thread from the result ring (the name picks the built-in class).
-      expect(outcomes[i].error).toBeInstanceOf(RangeError);
-      expect(outcomes[i].error).toMatchObject({ name: 'RangeError', message: `negative input ${x}` });
-    } else {
-      expect(outcomes[i]).toEqual({ value: mix(x) });
+
+  test('another class becomes an Error that keeps its name and own properties', async () => {
+    const pool = makePool({ threads: 1 });
+    const { error } = await settle(pool.run(null, { name: 'throwCustom' }));
+    expect(error).toBeInstanceOf(Error);
+    expect(error).toMatchObject({ name: 'ParseFailure', message: 'line 12 is wrong', line: 12 });
+    expect(String(error)).toBe('ParseFailure: line 12 is wrong');
+  });
+
+  test('a thrown non-error value rejects as structured clone gives it', async () => {
+    const pool = makePool({ threads: 1 });
+    for (const value of ['a string', 42, null, undefined, { reason: 'object', list: [1] }]) {
+      const { error } = await settle(pool.run(value, { name: 'throwValue' }));
+      expect(error).toEqual(value);
     }
+    const { error } = await settle(pool.run(null, { name: 'throwUnclonable' }));
+    expect(error).toBeInstanceOf(Error);
+    expect(error.message).toMatch(/^The task threw an object that cannot be cloned to the caller/);
   });
-  expect(await within(6000, pool.close(), 'close()')).toBe(0);
-  const failures = inputs.filter((x) => x < 0).length;
-  expect(pool.stats()).toMatchObject({ failed: failures, completed: inputs.length - failures, tasksRun: inputs.length });
 });
 
-test('task errors travel through shared memory: long messages are cut at a character boundary, odd throws are described', async () => {
-  const pool = makePool(SMALL);
-  const settle = (x) => pool.run(x).then((value) => ({ value }), (error) => ({ error }));
-  const [long, notAnError, custom, fine] = await within(
-    10000,
-    Promise.all([fixtureTask.LONG_MESSAGE, fixtureTask.NOT_AN_ERROR, fixtureTask.CUSTOM_NAME, 5].map(settle)),
-    'the run',
-  );
-  // The record holds 256 bytes of "Error\0message"; the message is cut there and marked. A
-  // postMessage would have carried the whole message; a byte cut could split a character (the
-  // text mixes 1-, 2-, 3- and 4-byte characters, so some cut must land inside one).
-  const { message } = long.error;
-  expect(long.error).toBeInstanceOf(Error);
-  expect(message.endsWith('…')).toBe(true);
-  expect(fixtureTask.LONG_TEXT.startsWith(message.slice(0, -1))).toBe(true);
-  expect(Buffer.byteLength(`Error\0${message}`)).toBeLessThanOrEqual(L.ERROR_TEXT_BYTES);
-  expect(Buffer.byteLength(`Error\0${message}`)).toBeGreaterThan(L.ERROR_TEXT_BYTES - 8);
-  expect(message).not.toMatch(/\uFFFD/);
-  expect(notAnError.error).toBeInstanceOf(Error);
-  expect(notAnError.error.message).toBe('task threw a non-error value: not an error object');
-  expect(custom.error).toMatchObject({ name: 'PoolTestError', message: 'custom' });
-  expect(fine).toEqual({ value: mix(5) });
-  expect(await within(6000, pool.close(), 'close()')).toBe(0);
-  expect(pool.stats()).toMatchObject({ failed: 3, completed: 1, tasksRun: 4 });
-});
+describe('abort', () => {
+  test('a queued task rejects at once with the package\'s AbortError; it never runs', async () => {
+    const pool = makePool({ threads: 1, workerData: { runs: new SharedArrayBuffer(16) } });
+    const busy = pool.run(300_000, { name: 'spin' }); // 300 ms: the next tasks stay queued
+    await sleep(30);
+    const controller = new AbortController();
+    const queued = settle(pool.run({ x: 1 }, { name: 'count', signal: controller.signal }));
+    const before = performance.now();
+    controller.abort('changed my mind');
+    const { error } = await queued;
+    expect(performance.now() - before).toBeLessThan(100); // at once, not after the busy task
+    expect(error).toBeInstanceOf(AbortError);
+    expect(AbortError).toBe(RootAbortError);
+    expect(error).toMatchObject({ name: 'AbortError', code: 'ABORT_ERR', cause: 'changed my mind' });
+    await busy;
+    await within(5000, pool.close(), 'close()');
+    expect(pool.started).toBe(1); // only the busy task: the aborted one was skipped
+  });
 
-test('a result for a task id that is not pending stops the pool with a clear error', async () => {
-  // batch 1: the forging task runs alone, and the worker exits (cancelled) before the second.
-  const pool = makePool({ filename: TASK, threads: 1, words: 1, queuesPerWord: 1, queueCapacity: 16, batch: 1 });
-  const forging = pool.run(fixtureTask.FORGE_RESULT).catch(() => {});
-  const second = pool.run(5);
-  await expect(within(8000, second, 'the second task')).rejects.toThrow('pool bug: a result arrived for task id 15, which is not pending');
-  await forging;
-  expect(() => pool.trySubmit(1)).toThrow(expect.objectContaining({ code: 'ERR_POOL_CLOSED' }));
-});
+  test('an already aborted signal rejects without queueing', async () => {
+    const pool = makePool({ threads: 1 });
+    const { error } = await settle(pool.run(1, { signal: AbortSignal.abort('early') }));
+    expect(error).toBeInstanceOf(AbortError);
+    expect(error.cause).toBe('early');
+  });
 
-test('close() waits for every task already submitted', async () => {
-  const pool = makePool(SMALL);
-  const tasks = Array.from({ length: 40 }, () => pool.run(SLOW(500)));
-  const closed = pool.close();
-  expect(await within(10000, Promise.all(tasks), 'the tasks')).toEqual(tasks.map(() => SLOW(500)));
-  expect(await within(6000, closed, 'close()')).toBe(0);
-  expect(pool.stats()).toMatchObject({ completed: 40, tasksRun: 40, cancelled: 0 });
-});
+  test('a running task rejects at once; its result is dropped and the worker carries on', async () => {
+    const pool = makePool({ threads: 1 });
+    const controller = new AbortController();
+    const running = settle(pool.run(300_000, { name: 'spin', signal: controller.signal }));
+    await eventually(2000, () => pool.started === 1);
+    const before = performance.now();
+    controller.abort();
+    const { error } = await running;
+    expect(performance.now() - before).toBeLessThan(100);
+    expect(error).toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
+    expect(await within(5000, pool.run(3), 'the next task')).toBe(mix(3));
+  });
 
-test('destroy() cancels: tasks that never ran reject with AbortError, the others ran exactly once', async () => {
-  const pool = makePool(SMALL);
-  await within(5000, pool.ready(), 'ready()');
-  const outcomes = Array.from({ length: 64 }, () =>
-    pool.trySubmit(SLOW(2000)).then(
-      () => 'ran',
-      (error) => error,
-    ),
-  );
-  await new Promise((resolve) => setTimeout(resolve, 10));
-  expect(await within(6000, pool.destroy(), 'destroy()')).toBe(0);
-  const settled = await within(1000, Promise.all(outcomes), 'the cancelled tasks');
-  const ran = settled.filter((o) => o === 'ran').length;
-  const aborted = settled.filter((o) => o !== 'ran');
-  for (const error of aborted) expect(error).toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
-  // 64 tasks of 2 ms on 2 workers take 64 ms; workers stop after the batch in hand (8 tasks).
-  expect(aborted.length).toBeGreaterThan(0);
-  expect(pool.stats()).toMatchObject({ completed: ran, cancelled: aborted.length, tasksRun: ran });
-  expect(pool.pending).toBe(0);
-});
-
-describe('shutdown while run() waits for room', () => {
-  // A full pool of 5 ms tasks, and one more run() that must wait. The waiting run() must fail as
-  // soon as the pool shuts down, not when a result happens to free room: `completedThen` is how
-  // many tasks had completed when it settled (none can have, 5 ms in).
-  async function fullPool() {
-    const pool = makePool(SMALL);
-    await within(5000, pool.ready(), 'ready()');
-    const admitted = [];
-    for (let i = 0; i < pool.capacity; i++) admitted.push(pool.trySubmit(SLOW(5000)).then(() => 'ran', (error) => error));
-    expect(pool.trySubmit(1)).toBeNull();
-    const waiting = pool.run(1).then(
-      () => ({ outcome: 'admitted', completedThen: pool.completed }),
-      (error) => ({ outcome: error, completedThen: pool.completed }),
-    );
-    return { pool, admitted, waiting };
-  }
-
-  test('close(): the waiting run() rejects with ERR_POOL_CLOSED, the admitted tasks complete', async () => {
-    const { pool, admitted, waiting } = await fullPool();
-    const closed = pool.close();
-    expect(await within(2000, waiting, 'the waiting run()')).toMatchObject({
-      outcome: { code: 'ERR_POOL_CLOSED', message: 'The pool is closed' },
-      completedThen: 0,
+  test('aborting many queued tasks under load: each settles once, the rest complete', async () => {
+    const pool = makePool({ workerData: { runs: new SharedArrayBuffer(4 * 4000) } });
+    const controllers = [];
+    const outcomes = [];
+    for (let x = 0; x < 4000; x++) {
+      const controller = new AbortController();
+      controllers.push(controller);
+      outcomes.push(settle(pool.run({ x, spinUs: 20 }, { name: 'count', signal: controller.signal })));
+    }
+    for (let x = 0; x < 4000; x += 3) controllers[x].abort();
+    const settled = await within(15000, Promise.all(outcomes), 'the tasks');
+    const runs = new Int32Array(pool.options && (await pool.run(null, { name: 'readWorkerData' })).runs);
+    let aborted = 0;
+    settled.forEach((outcome, x) => {
+      if (outcome.error) {
+        aborted++;
+        expect(x % 3).toBe(0);
+        expect(outcome.error.name).toBe('AbortError');
+        // Aborted while queued: never ran. Aborted while running: ran once, result dropped.
+        expect(runs[x]).toBeLessThanOrEqual(1);
+      } else {
+        expect(outcome.value).toBe(x);
+        expect(runs[x]).toBe(1);
+      }
     });
-    expect(await within(10000, Promise.all(admitted), 'the admitted tasks')).toEqual(admitted.map(() => 'ran'));
-    expect(await within(6000, closed, 'close()')).toBe(0);
-    expect(pool.stats()).toMatchObject({ submitted: pool.capacity, completed: pool.capacity, cancelled: 0 });
-  });
-
-  test('destroy(): the waiting run() rejects with ERR_POOL_CLOSED, the rest ran or were cancelled', async () => {
-    const { pool, admitted, waiting } = await fullPool();
-    const destroyed = pool.destroy();
-    expect(await within(2000, waiting, 'the waiting run()')).toMatchObject({ outcome: { code: 'ERR_POOL_CLOSED' }, completedThen: 0 });
-    expect(await within(6000, destroyed, 'destroy()')).toBe(0);
-    const outcomes = await within(1000, Promise.all(admitted), 'the admitted tasks');
-    const ran = outcomes.filter((o) => o === 'ran').length;
-    for (const o of outcomes.filter((o) => o !== 'ran')) expect(o).toMatchObject({ name: 'AbortError' });
-    expect(pool.stats()).toMatchObject({ submitted: pool.capacity, completed: ran, cancelled: pool.capacity - ran, tasksRun: ran });
+    expect(aborted).toBeGreaterThan(1000);
   });
 });
 
-test('close() then destroy(): destroy cancels what close was waiting for, both resolve, nothing runs twice', async () => {
-  const pool = makePool(SMALL);
-  await within(5000, pool.ready(), 'ready()');
-  const outcomes = Array.from({ length: 64 }, () => pool.trySubmit(SLOW(2000)).then(() => 'ran', (error) => error));
-  const closed = pool.close();
-  await new Promise((resolve) => setTimeout(resolve, 10));
-  const destroyed = pool.destroy();
-  expect(await within(6000, destroyed, 'destroy()')).toBe(0);
-  expect(await within(6000, closed, 'close()')).toBe(0);
-  const settled = await within(1000, Promise.all(outcomes), 'the tasks');
-  const ran = settled.filter((o) => o === 'ran').length;
-  const aborted = settled.filter((o) => o !== 'ran');
-  for (const error of aborted) expect(error).toMatchObject({ name: 'AbortError' });
-  // 64 tasks of 2 ms on 2 workers take 64 ms; destroy() came after about 10 ms.
-  expect(aborted.length).toBeGreaterThan(0);
-  expect(pool.stats()).toMatchObject({ completed: ran, cancelled: aborted.length, tasksRun: ran });
-  expect(pool.pending).toBe(0);
+describe('shutdown', () => {
+  test('close() finishes every admitted task, then stops the workers', async () => {
+    const pool = makePool();
+    const tasks = Array.from({ length: 40 }, () => pool.run(2000, { name: 'spin' }));
+    const closed = pool.close();
+    await expect(pool.run(1)).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED' });
+    expect(await within(10000, Promise.all(tasks), 'the tasks')).toEqual(new Array(40).fill(2000));
+    await within(5000, closed, 'close()');
+    expect(pool.threads).toEqual([]);
+  });
+
+  test('destroy() rejects what has not run with AbortError; what ran resolves; nothing runs twice', async () => {
+    const pool = makePool({ workerData: { runs: new SharedArrayBuffer(4 * 200) } });
+    const runs = new Int32Array((await pool.run(null, { name: 'readWorkerData' })).runs);
+    const outcomes = Array.from({ length: 200 }, (_, x) => settle(pool.run({ x, spinUs: 2000 }, { name: 'count' })));
+    await sleep(20);
+    await within(5000, pool.destroy(), 'destroy()');
+    const settled = await within(1000, Promise.all(outcomes), 'the tasks');
+    const ran = settled.filter((o) => 'value' in o).length;
+    const aborted = settled.filter((o) => o.error && o.error.name === 'AbortError').length;
+    expect(ran + aborted).toBe(200);
+    expect(aborted).toBeGreaterThan(0);
+    settled.forEach((o, x) => expect(runs[x]).toBe('value' in o ? 1 : runs[x] <= 1 ? runs[x] : -1));
+    expect(pool.threads).toEqual([]);
+  });
+
+  test('destroy() with async tasks in flight returns quickly and rejects them with AbortError', async () => {
+    const pool = makePool({ concurrentTasksPerWorker: 10 });
+    const tasks = Array.from({ length: 20 }, () => settle(pool.run(5000, { name: 'later' })));
+    await eventually(2000, () => pool.started === 20);
+    const before = performance.now();
+    await within(3000, pool.destroy(), 'destroy()');
+    expect(performance.now() - before).toBeLessThan(1500); // not the 5 s the tasks would take
+    for (const { error } of await Promise.all(tasks)) expect(error).toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
+  });
+
+  test('Symbol.asyncDispose closes the pool', async () => {
+    const pool = makePool({ threads: 1 });
+    const task = pool.run(5);
+    await within(5000, pool[Symbol.asyncDispose](), 'dispose');
+    expect(await task).toBe(mix(5));
+    await expect(pool.run(1)).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED' });
+  });
+
+  describe('a process using the pool exits 0, quickly, without a signal', () => {
+    const runChild = (mode) =>
+      new Promise((resolve) => {
+        const started = Date.now();
+        execFile(process.execPath, [CHILD, mode], { timeout: 15000 }, (error, stdout, stderr) => {
+          resolve({ code: error ? error.code : 0, signal: error ? error.signal : null, stdout, stderr, ms: Date.now() - started });
+        });
+      });
+    test.each([
+      ['forget', /^ok$/], // never closed: an idle pool does not keep the process alive
+      ['forget-with-interval', /^ok$/], // nor does a worker whose task left an interval running
+      ['pending', /^ok 42$/], // a pending task keeps it alive until it settles
+      ['close', /^ok$/],
+      ['destroy-busy', /^ok aborted=true$/],
+      ['exit-while-pending', /^ok$/],
+    ])('%s', async (mode, expected) => {
+      const child = await runChild(mode);
+      expect({ code: child.code, signal: child.signal, stderr: child.stderr }).toEqual({ code: 0, signal: null, stderr: '' });
+      expect(child.stdout.trim()).toMatch(expected);
+      expect(child.ms).toBeLessThan(10000);
+    });
+  });
 });
 
-test('bad options are refused', () => {
-  expect(() => new Pool({ filename: 'relative.js' })).toThrow(TypeError);
-  expect(() => new Pool({ filename: TASK, threads: 0 })).toThrow(/"threads" option must be an integer from 1 to 64\. Received 0/);
-  expect(() => new Pool({ filename: TASK, queueCapacity: 24 })).toThrow(/power of two/);
-  expect(() => new Pool({ filename: TASK, words: 63 })).toThrow(RangeError);
-  expect(() => new Pool({ filename: TASK, threads: '2' })).toThrow(/"threads" option must be of type number/);
-  expect(() => new Pool({ filename: TASK, words: 62, queuesPerWord: 64, queueCapacity: 1 << 20 })).toThrow(/at most 4194304/);
+test('maxQueue: past it run() rejects with ERR_POOL_QUEUE_FULL; room comes back as tasks start', async () => {
+  const pool = makePool({ threads: 1, maxQueue: 10 });
+  const running = pool.run(200_000, { name: 'spin' });
+  await eventually(2000, () => pool.started === 1);
+  const queued = Array.from({ length: 10 }, () => pool.run(1));
+  expect(pool.queueSize).toBe(10);
+  await expect(pool.run(1)).rejects.toMatchObject({ code: 'ERR_POOL_QUEUE_FULL', message: 'The task queue is full (maxQueue 10)' });
+  await running;
+  expect(await within(5000, Promise.all(queued), 'the queued tasks')).toEqual(new Array(10).fill(mix(1)));
+  expect(pool.queueSize).toBe(0);
+  expect(await pool.run(2)).toBe(mix(2));
+  expect(new Pool({ filename: TASKS, threads: 3, maxQueue: 'auto' }).options.maxQueue).toBe(9);
 });
 
-test('the demo, shortened, checks every result, prints its settings, medians and target lines, and exits 0', async () => {
-  // Structure only: speed is the demo's own business (and the README's), never a unit test's.
+test('observability: threads, queueSize, completed, utilization, runTime and waitTime summaries', async () => {
+  const pool = makePool();
+  expect(pool.threads).toHaveLength(2);
+  expect(pool.runTime).toEqual({ count: 0, min: 0, max: 0, mean: 0, p50: 0, p99: 0 });
+  await within(10000, Promise.all(Array.from({ length: 40 }, () => pool.run(5000, { name: 'spin' }))), 'the tasks');
+  expect(pool.completed).toBe(40);
+  expect(pool.queueSize).toBe(0);
+  const { runTime, waitTime } = pool;
+  expect(runTime.count).toBe(40);
+  expect(runTime.p50).toBeGreaterThanOrEqual(5);
+  expect(runTime.p50).toBeLessThan(100);
+  expect(runTime.p99).toBeGreaterThanOrEqual(runTime.p50);
+  expect(runTime.max).toBeGreaterThanOrEqual(runTime.p99);
+  // 40 tasks of 5 ms on 2 workers: the last ones waited about 95 ms for a worker.
+  expect(waitTime.max).toBeGreaterThan(50);
+  expect(pool.utilization).toBeGreaterThan(0);
+  expect(pool.utilization).toBeLessThanOrEqual(1);
+});
+
+describe('idle workers keep their event loop', () => {
+  test('a timer and a file read started by a task complete while the pool has no work', async () => {
+    const pool = makePool({ threads: 1 });
+    const cells = new SharedArrayBuffer(4);
+    expect(await pool.run({ cells, ms: 50, value: 99 }, { name: 'timerWrite' })).toBe('started');
+    expect(await eventually(3000, () => Atomics.load(new Int32Array(cells), 0) === 99)).toBe(true);
+    const read = new SharedArrayBuffer(4);
+    await pool.run({ cells: read, file: __filename }, { name: 'readLater' });
+    expect(await eventually(3000, () => Atomics.load(new Int32Array(read), 0) === fs.statSync(__filename).size)).toBe(true);
+  });
+
+  test('a setInterval started by a task keeps firing while the pool is idle, and tasks still run', async () => {
+    const pool = makePool({ threads: 1 });
+    const cells = new SharedArrayBuffer(4);
+    await pool.run({ cells, ms: 10 }, { name: 'startInterval' });
+    const counter = new Int32Array(cells);
+    const first = Atomics.load(counter, 0);
+    await sleep(300);
+    expect(Atomics.load(counter, 0) - first).toBeGreaterThan(5); // ~30 ticks expected; none if the worker were parked
+    expect(await within(3000, pool.run(11), 'a task meanwhile')).toBe(mix(11));
+    const second = Atomics.load(counter, 0);
+    await sleep(200);
+    expect(Atomics.load(counter, 0) - second).toBeGreaterThan(5);
+  });
+});
+
+test('idleTimeout stops workers above minThreads cooperatively; load brings them back', async () => {
+  const pool = makePool({ threads: undefined, minThreads: 1, maxThreads: 3, idleTimeout: 50, concurrentTasksPerWorker: 1 });
+  expect(pool.threads).toHaveLength(1);
+  await within(5000, Promise.all(Array.from({ length: 30 }, () => pool.run(3000, { name: 'spin' }))), 'the tasks');
+  expect(pool.threads.length).toBeGreaterThan(1);
+  expect(await eventually(3000, () => pool.threads.length === 1)).toBe(true);
+  expect(await pool.run(4)).toBe(mix(4)); // the remaining worker still serves
+});
+
+test('many pools in one process, each with its own results', async () => {
+  const many = Array.from({ length: 4 }, () => makePool({ threads: 1 }));
+  const results = await within(
+    10000,
+    Promise.all(many.map((pool, p) => Promise.all(Array.from({ length: 500 }, (_, x) => pool.run(x * 4 + p))))),
+    'the pools',
+  );
+  results.forEach((list, p) => list.forEach((r, x) => expect(r).toBe(mix(x * 4 + p))));
+});
+
+test('a pool created inside a worker (a task of another pool)', async () => {
+  const pool = makePool({ threads: 1 });
+  expect(await within(10000, pool.run(9, { name: 'nestedPool' }), 'the nested pool')).toBe(mix(9));
+});
+
+test('bad options and arguments: TypeError or RangeError naming the option', async () => {
+  const bad = (options) => () => new Pool({ filename: TASKS, ...options });
+  expect(() => new Pool()).toThrow(TypeError);
+  expect(() => new Pool({ filename: 'relative.js' })).toThrow(/"filename" option must be an absolute path or a file: URL/);
+  expect(() => new Pool({ filename: 'http://example.com/task.js' })).toThrow(/"filename"/);
+  expect(bad({ threads: 0 })).toThrow(/"threads" option must be an integer from 1 to 64\. Received 0/);
+  expect(bad({ threads: '2' })).toThrow(TypeError);
+  expect(bad({ maxThreads: 65 })).toThrow(RangeError);
+  expect(bad({ minThreads: 3, maxThreads: 2 })).toThrow(/"minThreads" option must be at most maxThreads \(2\)/);
+  expect(bad({ threads: 2, maxThreads: 2 })).toThrow(/"threads"/);
+  expect(bad({ idleTimeout: -1 })).toThrow(/"idleTimeout"/);
+  expect(bad({ maxQueue: 1.5 })).toThrow(/"maxQueue"/);
+  expect(bad({ maxQueue: 'lots' })).toThrow(TypeError);
+  expect(bad({ concurrentTasksPerWorker: 0 })).toThrow(/"concurrentTasksPerWorker"/);
+  expect(bad({ resourceLimits: 5 })).toThrow(/"resourceLimits"/);
+  expect(bad({ env: 'x' })).toThrow(/"env"/);
+  const pool = makePool({ threads: 1 });
+  await expect(pool.run(1, { name: 5 })).rejects.toThrow(/"name" option must be a string/);
+  await expect(pool.run(1, { signal: {} })).rejects.toThrow(/"signal" option must be an AbortSignal/);
+  await expect(pool.run(1, { transferList: 'x' })).rejects.toThrow(/"transferList" option must be an array/);
+  await expect(pool.run(1, null)).rejects.toThrow(TypeError);
+  expect(await pool.run(1)).toBe(mix(1)); // nothing above touched the pool
+});
+
+test('the demo, shortened, prints its settings, every scenario with a verdict, and exits 0', async () => {
+  // Structure only: speed is the demo's own business (and docs/pool.md's), never a unit test's.
   const demo = path.join(__dirname, '..', 'examples', 'pool', 'demo.js');
-  const env = { ...process.env, DEMO_SECONDS: '0.2', DEMO_ROUNDS: '1', DEMO_WINDOW: '64' };
+  const env = { ...process.env, DEMO_SECONDS: '0.1', DEMO_ROUNDS: '1', DEMO_WINDOW: '64' };
   const { code, stdout, stderr } = await new Promise((resolve) => {
     execFile(process.execPath, [demo], { env, timeout: 30000 }, (error, out, err) => resolve({ code: error ? error.code : 0, stdout: out, stderr: err }));
   });
   expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
   expect(stdout).toMatch(/^machine: .+ core\(s\) available, .+, Node v\d+/m);
-  expect(stdout).toMatch(/concurrentTasksPerWorker 32 \(window ÷ threads\)/);
-  expect(stdout).toMatch(/^throughput: [\d.,]+× piscina's \(target ≥ 5×\): (met|MISSED by [\d.]+×)$/m);
-  expect(stdout).toMatch(/^p50 latency, 64 in flight: [\d.]+× piscina's \(target ≤ 0\.5×\): (met|MISSED by [\d.]+×)$/m);
-  expect(stdout).toMatch(/^p50 latency at 10,000 tasks\/s offered: [\d.]+× piscina's \(target ≤ 0\.5×\): (met|MISSED by [\d.]+×)$/m);
-  expect(stdout).toMatch(/^ {2}waits per task [\d.]+: workers [\d.]+/m);
+  expect(stdout).toMatch(/^worker-waker\/pool: .*concurrentTasksPerWorker (\d+) /m);
+  const ours = /^worker-waker\/pool: .*concurrentTasksPerWorker (\d+) /m.exec(stdout)[1];
+  expect(stdout).toMatch(new RegExp(`^piscina .*concurrentTasksPerWorker ${ours} `, 'm'));
+  for (const [label, target] of [
+    ['tiny task', '≥ 10×'],
+    ['small object \\(10 fields in and out\\)', '≥ 3×'],
+    ['async task \\(one setImmediate\\)', '≥ 2×'],
+    ['one task in flight', '≤ 0.4×'],
+    ['open loop, 10,000 tasks/s offered', '≤ 0.5×'],
+  ]) {
+    expect(stdout).toMatch(new RegExp(`^${label} .* [\\d.]+×\\s+${target}\\s+(met|MISSED by [\\d.]+×)$`, 'm'));
+  }
   expect(stdout).not.toMatch(/\r/); // not a terminal: no progress line at all
 }, 40000);
-
-describe('a process using the pool exits 0, quickly, without a signal', () => {
-  const runChild = (mode) =>
-    new Promise((resolve) => {
-      const started = Date.now();
-      execFile(process.execPath, [CHILD, mode], { timeout: 15000 }, (error, stdout, stderr) => {
-        resolve({ code: error ? error.code : 0, signal: error ? error.signal : null, stdout, stderr, ms: Date.now() - started });
-      });
-    });
-
-  test.each([
-    ['forget', /^ok$/], // never closed: an idle pool does not keep the process alive
-    ['close', /^ok terminated=0$/],
-    ['destroy-busy', /^ok terminated=0 aborted=true$/],
-    ['exit-while-pending', /^ok$/],
-  ])('%s', async (mode, expected) => {
-    const child = await runChild(mode);
-    expect({ code: child.code, signal: child.signal, stderr: child.stderr }).toEqual({ code: 0, signal: null, stderr: '' });
-    expect(child.stdout.trim()).toMatch(expected);
-    expect(child.ms).toBeLessThan(10000);
-  });
-});

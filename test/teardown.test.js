@@ -10,15 +10,17 @@
 // not hide a slow teardown. TEARDOWN_MS sits between what the design allows and what a bug would
 // take: a parked thread notices termination within one 20 ms park slice, and a teardown measures
 // 10-50 ms here (up to ~300 ms on the 2-core VM under load); anything that waited on a 1 s timer
-// (the acquireAsync waiter's linger, a park slice grown to a second) would need >= 1000 ms.
+// (a park slice grown to a second, say) would need >= 1000 ms.
 // The whole child's life is also bounded (LIFE_MS, the issue's "under two seconds") as a guard.
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 
+const { scaled } = require('./support/time-scale');
+
 const FIXTURE = path.join(__dirname, 'fixtures', 'teardown-stages.js');
-const TEARDOWN_MS = 500;
-const LIFE_MS = 2000;
-const HANG_MS = 10000; // a child still running then has hung: kill it and fail
+const TEARDOWN_MS = scaled(500);
+const LIFE_MS = scaled(2000);
+const HANG_MS = scaled(10000); // a child still running then has hung: kill it and fail
 
 function runStage(stage) {
   return new Promise((resolve) => {
@@ -52,7 +54,7 @@ const STAGES = [
   ['storm-unref', 'storming workers unref()d; ends on its own'],
 ];
 
-test.each(STAGES)('%s (%s): exit code 0, no signal, torn down within 500 ms', async (stage) => {
+test.each(STAGES)(`%s (%s): exit code 0, no signal, torn down within ${TEARDOWN_MS} ms`, async (stage) => {
   const { code, signal, stdout, stderr, lifeMs, teardownMs } = await runStage(stage);
   // The fixture prints "exiting <ms>" when its stage starts to end, "wrong: ..." when a check
   // inside it failed.

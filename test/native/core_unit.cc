@@ -235,7 +235,7 @@ void LastTryAfterTimeout() {
       gAfterTimeoutCalls = 0;
       uint64_t released = 0;
       gAfterTimeout = [&] {
-        // The parker has left the spot (parked is 0 again), so this release notifies nobody:
+        // The waiter has left its queue (queued is 0 again), so this release wakes nobody:
         // only Acquire's own last try can take the permit before it returns.
         CHECK(static_cast<uint64_t>(waker.Queued()) == 0, "parked %" PRIu64 " in the after-timeout window", static_cast<uint64_t>(waker.Queued()));
         CHECK(waker.Release(1), "Release(1) refused");

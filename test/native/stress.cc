@@ -695,7 +695,7 @@ void PartitionScenario(Clock::duration budget) {
   }
 }
 
-// ---- scenario: parking-lot churn --------------------------------------------------------
+// ---- scenario: wait-queue churn ----------------------------------------------------------
 //
 // Several threads park briefly and release on three states at random, so wait queues are
 // created, shared and freed all the time (use-after-free and leaks are ASan's to find).

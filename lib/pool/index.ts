@@ -1,0 +1,998 @@
+// worker-waker/pool: a task pool shaped like piscina's API, on worker-waker and shared memory.
+//
+//   main thread                                     worker (one per slot)
+//   run(arg): encode name + arg into the task's     wait on the task waker (acquire, or
+//     record, state QUEUED, (id, token) into a        acquireAsync while its loop has work)
+//     ring; every CHUNK tasks or at the end of the  summarySelect + take(word): the rings named
+//     tick: store the ring's tail, taskWords.set()    claim a batch (CAS on head), start each
+//                                           ───►      task (CAS on its state: runs once)
+//   acquireAsync on the result waker        ◄───    small result into the record, id into its
+//   take(0): which slots have results; read           result ring; tail store, resultWords.set
+//     their rings, decode, resolve                  big results and errors: postMessage
+//
+// Docs: docs/pool.md. Crash handling: #onExit. Shutdown: close(), destroy().
+import { addAbortListener } from 'node:events';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { types } from 'node:util';
+import { MessageChannel, SHARE_ENV, Worker, type MessagePort, type ResourceLimits, type Transferable } from 'node:worker_threads';
+
+import { AbortError, SignalWords, WorkerWaker } from '../index';
+import * as L from './layout';
+import { FAST_START, KIND_FAST, KIND_SLOW, RECORD_KIND, type SlowPayload, type ToPool, type WorkerInit } from './layout';
+import { PayloadCodec } from './payload';
+import { rebuildThrown, type ErrorDescription, type ThrownValue } from './task-errors';
+
+export { AbortError };
+export { MAX_DEPTH, MAX_ENTRIES, MAX_STRING } from './payload';
+/** Bytes of a task's record that the fast path may fill (name and argument, or the result). */
+export const MAX_FAST_BYTES = L.RECORD_BYTES - FAST_START;
+
+const WORKER_FILE = path.join(__dirname, 'worker.js');
+const WORDS = 8; // signal words for task rings (at most): spread over the workers
+const QUEUES_PER_WORD = 4;
+const QUEUE_CAPACITY = 128; // ids per ring: words × 4 × 128 tasks in shared memory at most
+const CHUNK = 32; // tasks written to a ring before it is published (the rest at the end of the tick)
+const BATCH = 32; // tasks a worker claims at once
+// A worker still running this long after close() (a task in an endless loop) or destroy() (a long
+// task, or async tasks it is waiting for: what has not finished is rejected anyway) is terminated.
+const CLOSE_JOIN_MS = 2000;
+const DESTROY_JOIN_MS = 200;
+const YIELD_EVERY_MS = 4; // let timers and I/O run while results keep streaming in
+const SAMPLES = 8192; // run and wait times kept for the summaries (the most recent)
+const MAX_STARTUP_FAILURES = 3; // a worker that dies before it is ready, this many times in a row, fails the pool
+const MAX_CONCURRENCY = 1 << 16;
+const RESOURCE_LIMITS = ['maxYoungGenerationSizeMb', 'maxOldGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'] as const;
+
+/** Options of {@link Pool}, with piscina's names and meanings. */
+export interface PoolOptions {
+  /** Absolute path or `file:` URL of the task module (its default export, or `module.exports`, is the task). */
+  filename: string | URL;
+  /** Shorthand for `minThreads = maxThreads = threads`. */
+  threads?: number | undefined;
+  /** Workers kept while idle (default: `maxThreads`). */
+  minThreads?: number | undefined;
+  /** Most workers (1–64; default `os.availableParallelism()`, at most 64). */
+  maxThreads?: number | undefined;
+  /** Ms with no task pending before workers above `minThreads` stop (default 0). */
+  idleTimeout?: number | undefined;
+  /**
+   * Most tasks waiting for a busy worker before `run()` rejects, as in piscina: tasks the workers
+   * can take at once (`maxThreads × concurrentTasksPerWorker`) do not count, so `0` runs a task
+   * only when a worker is free. `'auto'` is `maxThreads ** 2`. Default `Infinity`.
+   */
+  maxQueue?: number | 'auto' | undefined;
+  /** Tasks one worker runs at once; counts for async tasks (default 1). */
+  concurrentTasksPerWorker?: number | undefined;
+  /** Passed to each `Worker`. */
+  resourceLimits?: ResourceLimits | undefined;
+  /** Cloned into each worker: tasks read it as `require('node:worker_threads').workerData`. */
+  workerData?: unknown;
+  /** Passed to each `Worker` (an object, or `SHARE_ENV`). */
+  env?: NodeJS.ProcessEnv | typeof SHARE_ENV | undefined;
+}
+
+/** Options of {@link Pool.run}. */
+export interface RunOptions {
+  /** The named export to call instead of the default one. */
+  name?: string | undefined;
+  /** Aborting it rejects the task's promise with an {@link AbortError} at once. */
+  signal?: AbortSignal | null | undefined;
+  /** Buffers (and ports) in the argument to move to the worker instead of copying. */
+  transferList?: readonly Transferable[] | undefined;
+}
+
+/** A summary of recent times, in milliseconds. */
+export interface TimeSummary {
+  /** Samples summarized (the most recent, at most 8,192). */
+  readonly count: number;
+  readonly min: number;
+  readonly max: number;
+  readonly mean: number;
+  readonly p50: number;
+  readonly p99: number;
+}
+
+class Samples {
+  readonly #values = new Float64Array(SAMPLES);
+  #count = 0;
+
+  add(value: number): void {
+    this.#values[this.#count++ % SAMPLES] = value;
+  }
+
+  summary(): TimeSummary {
+    const count = Math.min(this.#count, SAMPLES);
+    if (count === 0) return { count: 0, min: 0, max: 0, mean: 0, p50: 0, p99: 0 };
+    const sorted = this.#values.slice(0, count).sort();
+    let sum = 0;
+    for (const value of sorted) sum += value;
+    const at = (q: number): number => sorted[Math.min(count - 1, Math.floor(q * count))]!;
+    return { count, min: sorted[0]!, max: sorted[count - 1]!, mean: sum / count, p50: at(0.5), p99: at(0.99) };
+  }
+}
+
+interface Task {
+  readonly arg: unknown;
+  readonly name: string | undefined;
+  readonly submitted: number;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (reason: unknown) => void;
+  /** The argument moved into a port at run() (transferList), or at admission (too big for the record). */
+  port: MessagePort | undefined;
+  id: number; // -1 while waiting in the main-thread queue
+  token: number;
+  ring: number;
+  position: number;
+  /** Settled already (aborted while running): its result is dropped. */
+  settled: boolean;
+  unfollow: Disposable | undefined;
+}
+
+interface Slot {
+  readonly worker: Worker;
+  readonly exited: Promise<void>;
+  ready: boolean;
+  error: unknown;
+  /** terminate() was called on it (from outside the pool too: `pool.threads` hands the workers out). */
+  terminated: boolean;
+}
+
+function optionError(name: string, expected: string, value: unknown): TypeError {
+  const error = new TypeError(`The "${name}" option must be ${expected}. Received ${describe(value)}`);
+  return Object.assign(error, { code: 'ERR_INVALID_ARG_TYPE' });
+}
+
+function rangeError(name: string, expected: string, value: unknown): RangeError {
+  const error = new RangeError(`The "${name}" option must be ${expected}. Received ${describe(value)}`);
+  return Object.assign(error, { code: 'ERR_OUT_OF_RANGE' });
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return `type string (${JSON.stringify(value.length > 28 ? `${value.slice(0, 25)}...` : value)})`;
+  if (typeof value === 'object' && value !== null) return 'an object';
+  return typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean' ? `${String(value)}` : `type ${typeof value}`;
+}
+
+function integerOption(options: PoolOptions, name: keyof PoolOptions, fallback: number, min: number, max: number): number {
+  const value: unknown = options[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') throw optionError(name, 'of type number', value);
+  if (!Number.isInteger(value) || value < min || value > max) throw rangeError(name, `an integer from ${min} to ${max}`, value);
+  return value;
+}
+
+function taskFile(filename: unknown): string {
+  if (filename instanceof URL || (typeof filename === 'string' && filename.startsWith('file:'))) {
+    const url = new URL(String(filename));
+    if (url.protocol !== 'file:') throw optionError('filename', 'an absolute path or a file: URL', filename);
+    fileURLToPath(url); // throws ERR_INVALID_FILE_URL_PATH for a URL that names no local file
+    return url.href;
+  }
+  if (typeof filename !== 'string' || !path.isAbsolute(filename)) {
+    throw optionError('filename', 'an absolute path or a file: URL', filename);
+  }
+  return pathToFileURL(filename).href;
+}
+
+function closedError(): Error {
+  return Object.assign(new Error('The pool is closed'), { code: 'ERR_POOL_CLOSED' });
+}
+
+/**
+ * A pool of worker threads that runs the functions of one task module. See docs/pool.md.
+ */
+export class Pool {
+  readonly #filename: string;
+  readonly #minThreads: number;
+  readonly #maxThreads: number;
+  readonly #idleTimeout: number;
+  readonly #maxQueue: number;
+  readonly #concurrency: number;
+  readonly #workerOptions: { resourceLimits?: ResourceLimits; env?: NodeJS.ProcessEnv | typeof SHARE_ENV };
+  readonly #workerData: unknown;
+
+  readonly #layout: L.Layout;
+  readonly #view: L.View;
+  readonly #recordBytes: Uint8Array;
+  readonly #codec: PayloadCodec;
+  readonly #taskWaker = new WorkerWaker();
+  readonly #taskWords = new SignalWords(this.#taskWaker);
+  readonly #resultWaker = new WorkerWaker();
+  readonly #resultWords = new SignalWords(this.#resultWaker);
+
+  // Workers by slot (a slot's result ring and result bit); undefined when free.
+  readonly #slots: (Slot | undefined)[] = [];
+  #live = 0;
+  #startupFailures = 0;
+
+  // Admitted tasks (in shared memory): by id; ids are recycled through a stack.
+  readonly #tasks: (Task | undefined)[];
+  readonly #generations: Int32Array;
+  readonly #freeIds: Int32Array;
+  #freeTop: number;
+  #admitted = 0;
+
+  // Tasks waiting for an id or ring room, oldest first; entries aborted meanwhile are skipped.
+  #waiting: (Task | undefined)[] = [];
+  #waitingHead = 0;
+  #waitingCount = 0;
+
+  // Submission cursor.
+  #ring = 0;
+  #chunkCount = 0;
+  readonly #tails: Int32Array;
+  readonly #published: Int32Array;
+  #flushScheduled = false;
+  readonly #resultHeads: Int32Array;
+
+  #collecting = false;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #cancelled: Promise<void> | undefined;
+  #idleWaiters: (() => void)[] = [];
+  #idleTimer: NodeJS.Timeout | undefined;
+  #stopping = 0; // stop requests issued whose worker has not exited yet (taken or not)
+
+  #completed = 0;
+  readonly #createdAt = performance.now();
+  #runTimeTotal = 0;
+  readonly #runTimes = new Samples();
+  readonly #waitTimes = new Samples();
+
+  /**
+   * @throws TypeError or RangeError naming the option that is wrong.
+   */
+  constructor(options: PoolOptions) {
+    if (typeof options !== 'object' || options === null) {
+      throw Object.assign(new TypeError(`The "options" argument must be an object. Received ${describe(options)}`), { code: 'ERR_INVALID_ARG_TYPE' });
+    }
+    this.#filename = taskFile(options.filename);
+    const cores = Math.min(os.availableParallelism(), L.MAX_THREADS);
+    const threads = integerOption(options, 'threads', 0, 1, L.MAX_THREADS);
+    if (threads !== 0 && (options.minThreads !== undefined || options.maxThreads !== undefined)) {
+      throw optionError('threads', 'left out when minThreads or maxThreads is given', threads);
+    }
+    const minGiven = integerOption(options, 'minThreads', 0, 1, L.MAX_THREADS);
+    this.#maxThreads = threads || integerOption(options, 'maxThreads', Math.max(cores, minGiven), 1, L.MAX_THREADS);
+    this.#minThreads = threads || minGiven || this.#maxThreads;
+    if (this.#minThreads > this.#maxThreads) {
+      throw rangeError('minThreads', `at most maxThreads (${this.#maxThreads})`, this.#minThreads);
+    }
+    const idleTimeout: unknown = options.idleTimeout ?? 0;
+    if (typeof idleTimeout !== 'number') throw optionError('idleTimeout', 'of type number', idleTimeout);
+    if (!(idleTimeout >= 0)) throw rangeError('idleTimeout', 'a number >= 0 (Infinity allowed)', idleTimeout);
+    this.#idleTimeout = idleTimeout;
+    const maxQueue: unknown = options.maxQueue ?? Infinity;
+    if (maxQueue === 'auto') this.#maxQueue = this.#maxThreads ** 2;
+    else if (typeof maxQueue !== 'number') throw optionError('maxQueue', "a number or 'auto'", maxQueue);
+    else if (!(maxQueue === Infinity || (Number.isInteger(maxQueue) && maxQueue >= 0))) {
+      throw rangeError('maxQueue', "an integer >= 0, Infinity or 'auto'", maxQueue);
+    } else this.#maxQueue = maxQueue;
+    this.#concurrency = integerOption(options, 'concurrentTasksPerWorker', 1, 1, MAX_CONCURRENCY);
+    const { resourceLimits, env } = options;
+    if (resourceLimits !== undefined && (typeof resourceLimits !== 'object' || resourceLimits === null)) {
+      throw optionError('resourceLimits', 'an object', resourceLimits);
+    }
+    for (const limit of RESOURCE_LIMITS) {
+      const value: unknown = resourceLimits?.[limit];
+      // Node ignores a limit that is not a number, and one <= 0 kills every worker at start.
+      if (value === undefined) continue;
+      if (typeof value !== 'number') throw optionError(`resourceLimits.${limit}`, 'of type number', value);
+      if (!(value > 0 && value < Infinity)) throw rangeError(`resourceLimits.${limit}`, 'a finite number > 0', value);
+    }
+    if (env !== undefined && env !== SHARE_ENV && (typeof env !== 'object' || env === null)) {
+      throw optionError('env', 'an object or worker_threads.SHARE_ENV', env);
+    }
+    this.#workerOptions = { ...(resourceLimits && { resourceLimits }), ...(env && { env }) };
+    this.#workerData = options.workerData;
+
+    const words = Math.min(WORDS, this.#maxThreads);
+    this.#layout = L.createLayout(words, QUEUES_PER_WORD, QUEUE_CAPACITY);
+    this.#view = L.viewLayout(this.#layout);
+    this.#recordBytes = new Uint8Array(this.#layout.records);
+    this.#codec = new PayloadCodec(this.#layout.records);
+    const { maxPending, queueCount } = this.#layout;
+    this.#tasks = new Array<Task | undefined>(maxPending).fill(undefined);
+    this.#generations = new Int32Array(maxPending);
+    this.#freeIds = new Int32Array(maxPending);
+    for (let i = 0; i < maxPending; i++) this.#freeIds[i] = maxPending - 1 - i;
+    this.#freeTop = maxPending;
+    this.#tails = new Int32Array(queueCount);
+    this.#published = new Int32Array(queueCount);
+    this.#resultHeads = new Int32Array(L.MAX_THREADS);
+
+    // The first worker checks workerData and the worker options: a DataCloneError or a bad
+    // resource limit throws here, with nothing started.
+    try {
+      for (let i = 0; i < this.#minThreads; i++) this.#spawn();
+    } catch (error) {
+      if ((error as Error | null)?.name !== 'DataCloneError') throw error;
+      const message = `The "workerData" option must be a value structured clone copies: ${(error as Error).message}`;
+      throw Object.assign(new TypeError(message, { cause: error }), { code: 'ERR_INVALID_ARG_TYPE' });
+    }
+  }
+
+  // ---- workers ------------------------------------------------------------------------------
+
+  #spawn(): void {
+    let slot = this.#slots.findIndex((s) => s === undefined);
+    if (slot === -1) slot = this.#slots.length;
+    // A fresh result ring and clean-exit flag for this slot (its last worker is gone).
+    Atomics.store(this.#view.resultHeaders, slot * L.HEADER_INTS + L.HEAD, 0);
+    Atomics.store(this.#view.resultHeaders, slot * L.HEADER_INTS + L.TAIL, 0);
+    this.#resultHeads[slot] = 0;
+    Atomics.store(this.#view.control, L.CLEAN_EXIT + slot, 0);
+    const init: WorkerInit = {
+      layout: this.#layout,
+      slot,
+      filename: this.#filename,
+      concurrency: this.#concurrency,
+      batch: BATCH,
+      homeWord: slot % this.#layout.words,
+      taskWaker: this.#taskWaker.buffer,
+      taskWords: this.#taskWords.buffer,
+      resultWaker: this.#resultWaker.buffer,
+      resultWords: this.#resultWords.buffer,
+      workerData: this.#workerData,
+    };
+    const worker = new Worker(WORKER_FILE, { workerData: { poolWorker: init }, ...this.#workerOptions });
+    let exited!: () => void;
+    const entry: Slot = { worker, exited: new Promise((resolve) => (exited = resolve)), ready: false, error: undefined, terminated: false };
+    // A worker stopped by terminate() did not fail at start up: it must not count towards failing the
+    // pool (its exit code, 1, is the same as a task module's process.exit(1)).
+    const terminate = worker.terminate.bind(worker);
+    worker.terminate = () => {
+      entry.terminated = true;
+      return terminate();
+    };
+    this.#slots[slot] = entry;
+    this.#live++;
+    worker.on('message', (message: ToPool) => this.#onMessage(worker, message));
+    worker.on('error', (error) => {
+      entry.error = error;
+    });
+    worker.once('exit', (code) => {
+      this.#onExit(slot, entry, code);
+      exited();
+    });
+    // An idle pool does not keep the process alive; pending tasks do (the collector's
+    // acquireAsync). After the listeners: adding a 'message' listener refs the worker's port again.
+    worker.unref();
+  }
+
+  #onMessage(worker: Worker, message: ToPool | null | undefined): void {
+    // Task code may post on parentPort too: anything, undefined and null included.
+    if (typeof message !== 'object' || message === null) return;
+    // A message about a task whose id no longer holds the token it was sent with (its worker was
+    // declared dead and the id reused meanwhile) is stale: it must not settle another task.
+    if (message.type !== 'ready' && Atomics.load(this.#view.states, message.id) !== message.token) return;
+    switch (message.type) {
+      case 'ready': {
+        const entry = this.#slots.find((s) => s?.worker === worker);
+        if (entry !== undefined) entry.ready = true;
+        this.#startupFailures = 0;
+        return;
+      }
+      case 'need': {
+        const task = this.#tasks[message.id];
+        const port = task?.port;
+        if (task === undefined || port === undefined) return; // cannot happen: the id is STARTED by this worker
+        task.port = undefined;
+        worker.postMessage({ type: 'payload', id: message.id, port }, [port]);
+        return;
+      }
+      case 'result':
+      case 'error': {
+        const task = this.#tasks[message.id];
+        if (task === undefined) return;
+        this.#record(message.start, message.run, task);
+        this.#release(message.id);
+        this.#completed++;
+        if (message.type === 'result') this.#resolve(task, message.value);
+        else this.#rejectTask(task, rebuildThrown(message.thrown as ErrorDescription | ThrownValue));
+        this.#afterSettle();
+      }
+    }
+  }
+
+  /**
+   * A worker exited. On purpose (close, destroy, idleTimeout): forget it. Otherwise it crashed:
+   * settle what it published, reject the tasks it had started, put back the ones it had claimed
+   * and not started, repair the signal words it may have left half-written, and replace it.
+   */
+  #onExit(slot: number, entry: Slot, code: number): void {
+    this.#slots[slot] = undefined;
+    this.#live--;
+    // The worker stored the flag before it exited; its exit orders that store before this event.
+    const clean = Atomics.load(this.#view.control, L.CLEAN_EXIT + slot) === 1;
+    if (this.#cancelled !== undefined) return; // destroy() settles everything once all have exited
+    // Everything it published before dying is a real result.
+    try {
+      this.#drainResults(1n << BigInt(slot));
+    } catch (error) {
+      this.#failAll(error);
+      return;
+    }
+    if (clean) {
+      if (this.#stopping > 0) this.#stopping--;
+      // Tasks admitted while workers were leaving on stop requests must not be left with none.
+      if (this.#live < this.#minThreads && (!this.#closed || this.#admitted + this.#waitingCount > 0)) this.#spawn();
+      return;
+    }
+
+    // isNativeError, not instanceof: Node creates the worker's error in its own realm (under Jest, another one).
+    const reason = types.isNativeError(entry.error) ? `${entry.error.name}: ${entry.error.message}` : `exit code ${code}`;
+    const { states } = this.#view;
+    const mine = slot + 1;
+    for (let id = 0; id < this.#layout.maxPending; id++) {
+      const task = this.#tasks[id];
+      if (task === undefined) continue;
+      const state = Atomics.load(states, id);
+      if (state === ((state & L.GEN_MASK) | L.DONE | mine)) {
+        // Finished there, result written, not published: the record holds it.
+        this.#settleFromRecord(id, task);
+      } else if ((state & L.PHASE_MASK) === L.STARTED && (state & L.WORKER_MASK) === mine) {
+        // Started there: it may have had effects, so it is not run again.
+        this.#release(id);
+        const error = new Error(`The worker running this task died (${reason})`, { cause: entry.error });
+        this.#rejectTask(task, Object.assign(error, { code: 'ERR_POOL_WORKER_DIED' }));
+      } else if (state === task.token && ((Atomics.load(this.#view.queueHeaders, task.ring * L.HEADER_INTS + L.HEAD) - task.position - 1) | 0) >= 0) {
+        // Claimed from its ring (by the dead worker, or a live one that has not started it) and
+        // not started: take it back. The CAS beats a live worker's start, or loses to it.
+        if (Atomics.compareExchange(states, id, state, state & L.GEN_MASK) === state) {
+          this.#tasks[id] = undefined;
+          this.#freeId(id);
+          task.id = -1;
+          this.#waiting.splice(this.#waitingHead, 0, task); // first in line again
+          this.#waitingCount++;
+        }
+      }
+    }
+    this.#repairSignals();
+    // A worker that dies by itself before it is ready (an exception, out of memory or process.exit while
+    // starting), again and again, would be replaced for ever: fail the pool instead.
+    if (entry.ready) this.#startupFailures = 0;
+    else if (!entry.terminated && ++this.#startupFailures >= MAX_STARTUP_FAILURES) {
+      this.#failAll(Object.assign(new Error(`Pool workers keep dying before they are ready (${reason})`, { cause: entry.error }), { code: 'ERR_POOL_WORKER_DIED' }));
+      return;
+    }
+    if (!this.#closed || this.#admitted + this.#waitingCount > 0) {
+      if (this.#live < this.#minThreads || this.#admitted + this.#waitingCount > 0) this.#spawn();
+    }
+    this.#pump();
+    this.#afterSettle();
+  }
+
+  /**
+   * After a thread died inside `set()` or `take()`: a non-empty word with a clear summary bit,
+   * or a ring with tasks whose bit was taken and never served. Re-mark both (a set bit and a
+   * marked summary write nothing), and add a permit in case the dead worker took one.
+   */
+  #repairSignals(): void {
+    for (let ring = 0; ring < this.#layout.queueCount; ring++) {
+      if (L.ringLength(this.#view, ring) > 0) this.#taskWords.set(L.signalQueueOf(this.#layout, ring));
+    }
+    for (const [waker, words] of [
+      [this.#taskWaker, this.#taskWords],
+      [this.#resultWaker, this.#resultWords],
+    ] as const) {
+      for (let word = 0; word < 62; word++) if (Atomics.load(words.words, word) !== 0n) waker.markActive(word);
+    }
+    this.#taskWaker.release(1);
+    this.#resultWaker.release(1);
+  }
+
+  // ---- submission ---------------------------------------------------------------------------
+
+  /**
+   * Runs the task (the module's default export, or the export `options.name`) on `arg` in a
+   * worker. Resolves to its result, rejects with what it threw (see docs/pool.md).
+   */
+  run(arg: unknown, options: RunOptions = {}): Promise<unknown> {
+    if (typeof options !== 'object' || options === null) {
+      return Promise.reject(Object.assign(new TypeError(`The "options" argument must be an object. Received ${describe(options)}`), { code: 'ERR_INVALID_ARG_TYPE' }));
+    }
+    const { name, signal, transferList } = options;
+    if (name !== undefined && typeof name !== 'string') return Promise.reject(optionError('name', 'a string', name));
+    if (signal !== undefined && signal !== null && !(signal instanceof AbortSignal)) return Promise.reject(optionError('signal', 'an AbortSignal', signal));
+    if (transferList !== undefined && !Array.isArray(transferList)) return Promise.reject(optionError('transferList', 'an array', transferList));
+    if (this.#closed) return Promise.reject(closedError());
+    if (signal?.aborted) return Promise.reject(new AbortError('The task was aborted before it was queued', { cause: signal.reason }));
+    if (this.#maxQueue !== Infinity && this.#admitted + this.#waitingCount >= this.#maxQueue + this.#maxThreads * this.#concurrency) {
+      return Promise.reject(Object.assign(new Error(`The task queue is full (maxQueue ${this.#maxQueue})`), { code: 'ERR_POOL_QUEUE_FULL' }));
+    }
+    let resolve!: (value: unknown) => void;
+    let reject!: (reason: unknown) => void;
+    const promise = new Promise<unknown>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const task: Task = {
+      arg,
+      name,
+      submitted: performance.timeOrigin + performance.now(),
+      resolve,
+      reject,
+      port: undefined,
+      id: -1,
+      token: 0,
+      ring: 0,
+      position: 0,
+      settled: false,
+      unfollow: undefined,
+    };
+    if (transferList !== undefined && transferList.length > 0) {
+      // Moved now, as postMessage would: the caller's buffers are detached when run() returns.
+      try {
+        task.port = this.#moveToPort(name, arg, transferList);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    if (signal) task.unfollow = addAbortListener(signal, () => this.#abort(task, signal.reason));
+    if (this.#waitingCount > 0 || !this.#admit(task)) this.#enqueue(task);
+    this.#grow();
+    if (!this.#collecting) this.#collect().catch((error: unknown) => this.#failAll(error));
+    return promise;
+  }
+
+  #moveToPort(name: string | undefined, arg: unknown, transferList: readonly Transferable[]): MessagePort {
+    const { port1, port2 } = new MessageChannel();
+    try {
+      const payload: SlowPayload = { name, arg };
+      port1.postMessage(payload, transferList as Transferable[]);
+    } catch (error) {
+      port2.close();
+      throw error;
+    } finally {
+      port1.close();
+    }
+    return port2;
+  }
+
+  #enqueue(task: Task): void {
+    this.#waiting.push(task);
+    this.#waitingCount++;
+  }
+
+  /** Writes `task` into shared memory if an id and ring room are free; false otherwise. */
+  #admit(task: Task): boolean {
+    if (this.#freeTop === 0) return false;
+    const { queueCapacity } = this.#layout;
+    let ring = this.#ring;
+    if (this.#occupied(ring) >= queueCapacity) {
+      ring = this.#findRoom();
+      if (ring === -1) return false;
+    }
+    const id = this.#freeIds[--this.#freeTop]!;
+    const base = id * L.RECORD_BYTES;
+    let end = -1;
+    if (task.port === undefined) {
+      end = this.#codec.encode(task.name, base + FAST_START, base + L.RECORD_BYTES);
+      if (end >= 0) end = this.#codec.encode(task.arg, end, base + L.RECORD_BYTES);
+      if (end < 0) {
+        try {
+          task.port = this.#moveToPort(task.name, task.arg, []);
+        } catch (error) {
+          // Not clonable (a function, a symbol...): fails like postMessage would.
+          this.#freeIds[this.#freeTop++] = id;
+          this.#rejectTask(task, error);
+          return true;
+        }
+      }
+    }
+    this.#recordBytes[base + RECORD_KIND] = end >= 0 ? KIND_FAST : KIND_SLOW;
+    const generation = (this.#generations[id]! + 1) & (L.GEN_MASK >>> L.GEN_SHIFT);
+    this.#generations[id] = generation;
+    const token = (generation << L.GEN_SHIFT) | L.QUEUED;
+    // Before the entry is published (the tail store orders it), like the record writes above.
+    Atomics.store(this.#view.states, id, token);
+    task.id = id;
+    task.token = token;
+    task.ring = ring;
+    task.position = this.#tails[ring]!;
+    const at = ring * queueCapacity + (task.position & (queueCapacity - 1));
+    this.#view.queueIds[at] = id;
+    this.#view.queueTokens[at] = token;
+    this.#tails[ring] = (task.position + 1) | 0;
+    this.#tasks[id] = task;
+    this.#admitted++;
+    // Publish a full chunk at once, so that workers start while the caller keeps submitting;
+    // the rest goes out at the end of this tick (one tail store and one set() for many tasks).
+    if (++this.#chunkCount >= CHUNK) this.#advance();
+    else if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      queueMicrotask(() => this.#flush());
+    }
+    return true;
+  }
+
+  /** Entries of `ring` written and not yet claimed (a stale `head` only overstates it). */
+  #occupied(ring: number): number {
+    return (this.#tails[ring]! - Atomics.load(this.#view.queueHeaders, ring * L.HEADER_INTS + L.HEAD)) | 0;
+  }
+
+  #findRoom(): number {
+    for (let tries = 0; tries < this.#layout.queueCount; tries++) {
+      this.#advance();
+      if (this.#occupied(this.#ring) < this.#layout.queueCapacity) return this.#ring;
+    }
+    return -1;
+  }
+
+  /** Publishes the current ring and moves to the next one. */
+  #advance(): void {
+    this.#publish(this.#ring);
+    this.#ring = (this.#ring + 1) % this.#layout.queueCount;
+    this.#chunkCount = 0;
+  }
+
+  #publish(ring: number): void {
+    if (this.#published[ring] === this.#tails[ring]) return;
+    this.#published[ring] = this.#tails[ring]!;
+    // Tail first, then set(): the seq_cst store orders the slot, state and record writes before
+    // it, and a worker that takes the bit and then loads the tail sees every entry. The other way
+    // round, a worker could take the bit, find the old tail (nothing to do) and park, and the
+    // tasks would wait for an unrelated set() of the same word.
+    Atomics.store(this.#view.queueHeaders, ring * L.HEADER_INTS + L.TAIL, this.#tails[ring]!);
+    this.#taskWords.set(L.signalQueueOf(this.#layout, ring));
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#chunkCount > 0) this.#advance();
+  }
+
+  /** Admits waiting tasks while there is room. */
+  #pump(): void {
+    while (this.#waitingCount > 0) {
+      const task = this.#waiting[this.#waitingHead];
+      if (task === undefined) {
+        this.#waitingHead++; // aborted while waiting
+        continue;
+      }
+      if (!this.#admit(task)) break;
+      this.#waiting[this.#waitingHead++] = undefined;
+      this.#waitingCount--;
+    }
+    if (this.#waitingCount === 0 || this.#waitingHead > 1024) {
+      this.#waiting = this.#waiting.slice(this.#waitingHead);
+      this.#waitingHead = 0;
+    }
+  }
+
+  /** Starts another worker while tasks outnumber what the workers take at once. */
+  #grow(): void {
+    if (this.#idleTimer !== undefined) {
+      clearTimeout(this.#idleTimer);
+      this.#idleTimer = undefined;
+    }
+    if (this.#live === this.#maxThreads) return;
+    if (this.#live < this.#maxThreads && this.#admitted + this.#waitingCount > this.#live * this.#concurrency) {
+      // Stop requests no worker has taken yet: cancel them before adding a worker.
+      this.#stopping -= Atomics.exchange(this.#view.control, L.STOP_REQUESTS, 0);
+      this.#spawn();
+    }
+  }
+
+  // ---- results ------------------------------------------------------------------------------
+
+  /** Waits for results and settles them while any task is admitted. */
+  async #collect(): Promise<void> {
+    this.#collecting = true;
+    try {
+      let lastYield = performance.now();
+      while (this.#admitted > 0) {
+        // Sleep only when the summary bit is clear: take() leaves it set when a worker refilled
+        // the word meanwhile, and that refill may not have added a permit.
+        if (this.#resultWaker.summaryBits() !== 0n) {
+          const bits = this.#resultWords.take(0);
+          if (bits !== 0n) this.#drainResults(bits);
+          // Let the resolved promises' reactions run (they usually submit more tasks), and now
+          // and then timers and I/O too.
+          if (performance.now() - lastYield > YIELD_EVERY_MS) {
+            await new Promise(setImmediate);
+            lastYield = performance.now();
+          } else {
+            await null;
+          }
+          continue;
+        }
+        await this.#resultWaker.acquireAsync();
+        lastYield = performance.now();
+      }
+    } finally {
+      this.#collecting = false;
+    }
+  }
+
+  /** Reads the result rings of the slots named by `bits` (bit i = slot i). */
+  #drainResults(bits: bigint): void {
+    const { resultHeaders, resultIds } = this.#view;
+    const capacity = this.#layout.resultCapacity;
+    const mask = capacity - 1;
+    let settled = 0;
+    for (let half = 0; half < 2; half++) {
+      let m = Number(half === 0 ? bits & 0xffffffffn : bits >> 32n);
+      while (m !== 0) {
+        const slot = half * 32 + (31 - Math.clz32(m & -m));
+        m &= m - 1;
+        let head = this.#resultHeads[slot]!;
+        const tail = Atomics.load(resultHeaders, slot * L.HEADER_INTS + L.TAIL);
+        const base = slot * capacity;
+        while (head !== tail) {
+          const id = resultIds[base + (head & mask)]!;
+          head = (head + 1) | 0;
+          const task = this.#tasks[id];
+          // A pending id that its worker started: anything else is a corrupt ring; stop the pool
+          // rather than resolve someone else's task.
+          const state = Atomics.load(this.#view.states, id);
+          if (task === undefined || (state & L.PHASE_MASK) !== L.DONE) {
+            this.#resultHeads[slot] = head;
+            throw new Error(`worker-waker/pool bug: a result arrived for task id ${id}, which is not finished`);
+          }
+          this.#settleFromRecord(id, task);
+          settled++;
+        }
+        this.#resultHeads[slot] = head;
+        // After the entries (and their records, whose ids are only now free for reuse) are read:
+        // the seq_cst store tells the worker that these entries may be written again.
+        Atomics.store(resultHeaders, slot * L.HEADER_INTS + L.HEAD, head);
+      }
+    }
+    if (settled > 0) this.#afterSettle();
+  }
+
+  /** Resolves `task` (id `id`) with the fast-path result its worker wrote into its record. */
+  #settleFromRecord(id: number, task: Task): void {
+    const { records } = this.#view;
+    const recordAt = id * L.RECORD_BYTES;
+    this.#record(records[recordAt / 8 + L.RECORD_START / 8]!, records[recordAt / 8 + L.RECORD_RUN / 8]!, task);
+    const value = task.settled ? undefined : this.#codec.decode(recordAt + L.RECORD_PAYLOAD);
+    this.#release(id);
+    this.#completed++;
+    this.#resolve(task, value);
+  }
+
+  #record(start: number, run: number, task: Task): void {
+    this.#runTimes.add(run);
+    this.#runTimeTotal += run;
+    this.#waitTimes.add(Math.max(0, start - task.submitted));
+  }
+
+  /** Frees the id of a settled (or taken back) task. */
+  #release(id: number): void {
+    const task = this.#tasks[id]!;
+    this.#tasks[id] = undefined;
+    task.id = -1;
+    // FREE: no phase; a ring entry with the old token is now stale.
+    Atomics.store(this.#view.states, id, this.#generations[id]! << L.GEN_SHIFT);
+    this.#freeId(id);
+  }
+
+  #freeId(id: number): void {
+    this.#freeIds[this.#freeTop++] = id;
+    this.#admitted--;
+  }
+
+  #resolve(task: Task, value: unknown): void {
+    if (task.settled) return;
+    task.settled = true;
+    task.unfollow?.[Symbol.dispose]();
+    task.resolve(value);
+  }
+
+  #rejectTask(task: Task, reason: unknown): void {
+    if (task.settled) return;
+    task.settled = true;
+    task.unfollow?.[Symbol.dispose]();
+    task.reject(reason);
+  }
+
+  #afterSettle(): void {
+    this.#pump();
+    if (this.#admitted + this.#waitingCount > 0) return;
+    // The collector may be waiting for a result permit while the last task settled some other
+    // way (posted, aborted, its worker died): wake it so that it sees nothing is left.
+    if (this.#collecting) this.#resultWaker.release(1);
+    for (const resolve of this.#idleWaiters.splice(0)) resolve();
+    this.#scheduleScaleDown();
+  }
+
+  #scheduleScaleDown(): void {
+    if (this.#closed || this.#live <= this.#minThreads || this.#idleTimer !== undefined || this.#idleTimeout === Infinity) return;
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = undefined;
+      if (this.#closed || this.#admitted + this.#waitingCount > 0) return;
+      // Workers that took a request and have not exited yet still count in #live.
+      const extra = this.#live - this.#minThreads - this.#stopping;
+      if (extra <= 0) return;
+      this.#stopping += extra;
+      // Cooperative: an idle worker that sees a request exits on its own (worker.ts). Any idle
+      // worker may take one; the permits wake parked ones.
+      Atomics.add(this.#view.control, L.STOP_REQUESTS, extra);
+      this.#taskWaker.release(extra);
+    }, this.#idleTimeout);
+    this.#idleTimer.unref();
+  }
+
+  // ---- abort and shutdown -------------------------------------------------------------------
+
+  #abort(task: Task, reason: unknown): void {
+    if (task.settled) return;
+    if (task.id === -1) {
+      // Still waiting in the main thread.
+      const at = this.#waiting.indexOf(task, this.#waitingHead);
+      if (at !== -1) {
+        this.#waiting[at] = undefined;
+        this.#waitingCount--;
+      }
+      task.port?.close();
+      this.#rejectTask(task, new AbortError('The task was aborted before it started', { cause: reason }));
+      this.#afterSettle();
+      return;
+    }
+    const id = task.id;
+    // Queued in shared memory: the CAS beats the worker's start (the entry becomes stale), or
+    // loses to it (the task runs; its result will be dropped).
+    if (Atomics.compareExchange(this.#view.states, id, task.token, task.token & L.GEN_MASK) === task.token) {
+      this.#tasks[id] = undefined;
+      task.id = -1;
+      this.#freeId(id);
+      task.port?.close();
+      this.#rejectTask(task, new AbortError('The task was aborted before it started', { cause: reason }));
+      this.#afterSettle();
+      return;
+    }
+    this.#rejectTask(task, new AbortError('The task was aborted while it ran; its result is dropped', { cause: reason }));
+  }
+
+  /**
+   * Finishes every task already submitted, then stops the workers. New `run()` calls reject with
+   * `ERR_POOL_CLOSED`.
+   */
+  close(): Promise<void> {
+    if (this.#closing === undefined) {
+      this.#closed = true;
+      this.#closing = (async () => {
+        this.#flush();
+        if (this.#admitted + this.#waitingCount > 0) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+        if (this.#cancelled !== undefined) return this.#cancelled;
+        return this.#stop(L.STOPPING);
+      })();
+    }
+    return this.#closing;
+  }
+
+  /**
+   * Stops the workers after the task each has in hand; every task that has not run rejects with
+   * an {@link AbortError}. Also ends a `close()` in progress.
+   */
+  destroy(): Promise<void> {
+    if (this.#cancelled === undefined) {
+      this.#closed = true;
+      this.#cancelled = (async () => {
+        const reason = new AbortError('The pool was destroyed before the task ran');
+        for (let i = this.#waitingHead; i < this.#waiting.length; i++) {
+          const task = this.#waiting[i];
+          if (task === undefined) continue;
+          task.port?.close();
+          this.#rejectTask(task, reason);
+        }
+        this.#waiting = [];
+        this.#waitingHead = 0;
+        this.#waitingCount = 0;
+        await this.#stop(L.CANCELLING);
+        // Every worker has exited: what they published is final. Settle it, reject the rest.
+        try {
+          this.#drainResults((1n << BigInt(Math.max(1, this.#slots.length))) - 1n);
+        } catch {
+          // A corrupt ring: reject what is left rather than leave it pending.
+        }
+        const stopped = new AbortError('The pool was destroyed while the task ran (its worker was stopped)');
+        for (let id = 0; id < this.#layout.maxPending; id++) {
+          const task = this.#tasks[id];
+          if (task === undefined) continue;
+          const started = (Atomics.load(this.#view.states, id) & L.PHASE_MASK) === L.STARTED;
+          this.#release(id);
+          this.#rejectTask(task, started ? stopped : reason);
+        }
+        this.#afterSettle();
+      })();
+      this.#closing ??= this.#cancelled;
+    }
+    return this.#cancelled;
+  }
+
+  #failAll(error: unknown): void {
+    if (this.#cancelled !== undefined) return;
+    // destroy() rejects with an AbortError; a failure should say what failed (waiting tasks first:
+    // destroy() settles those at once).
+    for (const task of this.#waiting) if (task !== undefined) this.#rejectTask(task, error);
+    void this.destroy();
+    for (const task of this.#tasks) if (task !== undefined) this.#rejectTask(task, error);
+  }
+
+  async #stop(state: number): Promise<void> {
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
+    Atomics.store(this.#view.control, L.STATE, state);
+    // One permit per worker: each waiting worker wakes, sees the state and exits.
+    this.#taskWaker.release(Math.max(1, this.#live));
+    const slots = this.#slots.filter((s): s is Slot => s !== undefined);
+    for (const { worker } of slots) worker.ref(); // keep the process alive until joined
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(resolve, state === L.CANCELLING ? DESTROY_JOIN_MS : CLOSE_JOIN_MS, 'timeout');
+    });
+    const joined = await Promise.race([Promise.all(slots.map((s) => s.exited)), timedOut]);
+    clearTimeout(timer);
+    if (joined === 'timeout') await Promise.all(slots.map((s) => s.worker.terminate()));
+  }
+
+  /** `close()`, for `await using pool = new Pool(...)`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  // ---- observability ------------------------------------------------------------------------
+
+  /** The live worker threads. */
+  get threads(): Worker[] {
+    return this.#slots.filter((s): s is Slot => s !== undefined).map((s) => s.worker);
+  }
+
+  /** Tasks submitted and not started: waiting in the main thread, or queued in shared memory. */
+  get queueSize(): number {
+    let queued = this.#waitingCount;
+    for (let ring = 0; ring < this.#layout.queueCount; ring++) queued += this.#occupied(ring);
+    return Math.min(queued, this.#waitingCount + this.#admitted);
+  }
+
+  /** Tasks that ran to an end (a result or a thrown error). */
+  get completed(): number {
+    return this.#completed;
+  }
+
+  /** Time the workers spent running tasks ÷ (time since the pool was created × maxThreads), 0 to 1. */
+  get utilization(): number {
+    const elapsed = performance.now() - this.#createdAt;
+    return elapsed > 0 ? Math.min(1, this.#runTimeTotal / (elapsed * this.#maxThreads)) : 0;
+  }
+
+  /** Ms since the pool was created. */
+  get duration(): number {
+    return performance.now() - this.#createdAt;
+  }
+
+  /** How long recent tasks ran, in ms. */
+  get runTime(): TimeSummary {
+    return this.#runTimes.summary();
+  }
+
+  /** How long recent tasks waited from `run()` to their start, in ms. */
+  get waitTime(): TimeSummary {
+    return this.#waitTimes.summary();
+  }
+
+  /** The settings in force (defaults filled in). */
+  get options(): { minThreads: number; maxThreads: number; idleTimeout: number; maxQueue: number; concurrentTasksPerWorker: number } {
+    return {
+      minThreads: this.#minThreads,
+      maxThreads: this.#maxThreads,
+      idleTimeout: this.#idleTimeout,
+      maxQueue: this.#maxQueue,
+      concurrentTasksPerWorker: this.#concurrency,
+    };
+  }
+
+  /** Tasks started by workers so far (each counted once; for accounting after a crash). */
+  get started(): number {
+    let total = 0;
+    for (let slot = 0; slot < L.MAX_THREADS; slot++) total += this.#view.stats[slot * L.STAT_STRIDE + L.STAT_TASKS]!;
+    return total;
+  }
+}
+
