@@ -19,6 +19,12 @@ export interface NativeLayout {
   readonly workersWord: number;
   /** The permit cap, 2^31 - 1. */
   readonly maxPermits: number;
+  /** Summary bits of the status word (bits 0 .. summaryBits - 1): one per signal word. */
+  readonly summaryBits: number;
+  /** The status word's partition flag. */
+  readonly partitionBit: number;
+  /** The status word's yield flag. */
+  readonly yieldBit: number;
   readonly header: bigint;
 }
 

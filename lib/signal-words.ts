@@ -4,7 +4,8 @@ import { native, type StateView } from './binding';
 import { checkInteger, invalidReceiver, invalidType } from './errors';
 import { isWorkerWaker, type WorkerWaker } from './waker';
 
-const WORD_COUNT = 62;
+/** One signal word per summary bit of the waker. */
+const WORD_COUNT = native.layout.summaryBits;
 const QUEUE_COUNT = WORD_COUNT * 64;
 const WORDS_BYTES = WORD_COUNT * BigUint64Array.BYTES_PER_ELEMENT;
 
@@ -76,7 +77,7 @@ export class SignalWords {
     } else if (!types.isSharedArrayBuffer(buffer)) {
       throw invalidType('buffer', 'a SharedArrayBuffer of signal words', buffer);
     } else if (buffer.byteLength < WORDS_BYTES) {
-      throw invalidType('buffer', `a SharedArrayBuffer of at least ${WORDS_BYTES} bytes (62 signal words)`, buffer);
+      throw invalidType('buffer', `a SharedArrayBuffer of at least ${WORDS_BYTES} bytes (${WORD_COUNT} signal words)`, buffer);
     } else if (buffer.byteLength >= native.layout.stateBytes && native.isState(new BigUint64Array(buffer, 0, native.layout.stateWords))) {
       // Signal words written over a waker's state would corrupt that waker.
       throw invalidType('buffer', 'a SharedArrayBuffer of signal words, not one holding worker-waker state', buffer);

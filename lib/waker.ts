@@ -6,20 +6,21 @@ import { takePermit } from './cells';
 import { checkBigUint64Array, checkInteger, invalidType, invalidReceiver, outOfRange } from './errors';
 
 const { layout } = native;
-const SUMMARY_LIMIT = 1n << 62n;
-const SUMMARY_MASK = SUMMARY_LIMIT - 1n;
-const SUMMARY_BITS = 62;
-const PARTITION_FLAG = 1n << 62n;
-const YIELD_FLAG = 1n << 63n;
-const BIT = Array.from({ length: 64 }, (_, i) => 1n << BigInt(i));
-// Word indices of the shared state (native/waker_core.h, StateWord) and the indices of its two
-// 32-bit cells (StateCell). A binary from another version could lay the state out differently:
-// refuse it rather than read the wrong words.
-for (const key of ['statusWord', 'permitsCell', 'queuedCell', 'sleepersWord', 'workersWord', 'partitionWord', 'maxPermits'] as const) {
+// Word indices of the shared state (native/waker_core.h, StateWord), the indices of its two
+// 32-bit cells (StateCell), the status word's bits and the permit cap, all as the addon states
+// them. A binary from another version could lay the state out differently: refuse it rather than
+// read the wrong words.
+for (const key of ['statusWord', 'permitsCell', 'queuedCell', 'sleepersWord', 'workersWord', 'partitionWord', 'maxPermits', 'summaryBits', 'partitionBit', 'yieldBit'] as const) {
   if (typeof layout[key] !== 'number') {
     throw new Error(`worker-waker: the native binary does not match this version of the package (layout.${key})`);
   }
 }
+const SUMMARY_BITS = layout.summaryBits;
+const SUMMARY_LIMIT = 1n << BigInt(SUMMARY_BITS);
+const SUMMARY_MASK = SUMMARY_LIMIT - 1n;
+const PARTITION_FLAG = 1n << BigInt(layout.partitionBit);
+const YIELD_FLAG = 1n << BigInt(layout.yieldBit);
+const BIT = Array.from({ length: 64 }, (_, i) => 1n << BigInt(i));
 const STATUS = layout.statusWord;
 // The permit and queued counters are 32-bit cells, read and written through a Uint32Array (never
 // as 64-bit words, by JS or C++), so their fast paths compute on plain Numbers, not BigInts.
@@ -300,7 +301,7 @@ export class WorkerWaker {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'markActiveMask');
     const state = this.#state;
     if (typeof mask !== 'bigint') throw invalidType('mask', 'of type bigint', mask);
-    if (mask < 0n || mask >= SUMMARY_LIMIT) throw outOfRange('mask', '>= 0n and < 2n ** 62n', mask);
+    if (mask < 0n || mask >= SUMMARY_LIMIT) throw outOfRange('mask', `>= 0n and < 2n ** ${SUMMARY_BITS}n`, mask);
     native.markActiveMask(state, mask);
   }
 

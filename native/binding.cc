@@ -330,6 +330,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   layout.Set("partitionWord", Num(env, kPartitionWord));
   layout.Set("workersWord", Num(env, kWorkersWord));
   layout.Set("maxPermits", Num(env, kMaxPermits));
+  // The status word's bits: summary bits 0 .. summaryBits - 1, then the two flags.
+  layout.Set("summaryBits", Num(env, kSummaryBitCount));
+  layout.Set("partitionBit", Num(env, kPartitionBit));
+  layout.Set("yieldBit", Num(env, kYieldBit));
   layout.Set("header", BigUint(env, kHeader));
   exports.Set("layout", layout);
   InitAsyncExports(env, exports);  // acquireAsync: native/async_binding.cc

@@ -4,7 +4,9 @@
 // plain JavaScript over a SharedArrayBuffer, blocking with Atomics.wait / Atomics.waitAsync and
 // waking with Atomics.notify. The benchmark measures the addon against it, and
 // test/bench.test.js checks it against the spec model and across threads, so that a win over
-// it is a win over something correct.
+// it is a win over something correct. It shares no code or constants with the product on
+// purpose (its own layout, its own checks): a peer built on the product's parts would measure
+// and test them twice instead of standing beside them.
 //
 // Deliberate limits, each one what a user would accept:
 // - Permits live in an Int32 (Atomics.wait takes an Int32Array or a BigInt64Array, and BigInt

@@ -2,6 +2,8 @@
 // A small, obviously-correct, single-threaded model of the WorkerWaker contract
 // (docs/contract.md), written from the contract alone, not from the product. Differential and property tests run the
 // same operations against it and against the native waker and compare the observable state.
+// Independent of the product on purpose: it restates the bit positions and the cap instead of
+// reading lib/surface.ts or the addon's layout, so that a wrong constant there cannot hide here.
 // Blocking calls are not modelled: `acquireTimeout(0)` stands in for a wait that finds nothing.
 
 const SUMMARY_MASK = (1n << 62n) - 1n;

@@ -1,0 +1,82 @@
+'use strict';
+// The addon's shape: the typed interface in lib/binding.ts, what the compiled .node exports at run
+// time, what lib/ uses and what the API table (lib/surface.ts) names must agree. The interface is
+// read from the source, so a declaration nobody exports, or an export nobody declares, fails here.
+const fs = require('node:fs');
+const path = require('node:path');
+const { SURFACE } = require('../dist/surface');
+
+const LIB = path.join(__dirname, '..', 'lib');
+// The same .node the package loads (build/Release, or a prebuild under PREBUILDS_ONLY=1).
+const binding = require('node-gyp-build')(path.join(__dirname, '..'));
+const bindingSource = fs.readFileSync(path.join(LIB, 'binding.ts'), 'utf8');
+
+/** The members of `export interface name { ... }` in lib/binding.ts: { name: 'function' | 'value' }. */
+function declaredMembers(name) {
+  const match = new RegExp(`export interface ${name} \\{\\n([\\s\\S]*?)\\n\\}`).exec(bindingSource);
+  if (match === null) throw new Error(`lib/binding.ts declares no interface ${name}`);
+  const members = {};
+  // Members sit two spaces in; deeper lines are doc comments or continued signatures.
+  for (const [, member, punctuation] of match[1].matchAll(/^ {2}(?:readonly )?(\w+)([(:])/gm)) {
+    members[member] = punctuation === '(' ? 'function' : 'value';
+  }
+  return members;
+}
+
+/** Every `.ts`/`.mts` file under lib/, recursively. */
+function libSources(dir = LIB) {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return libSources(full);
+    return /\.m?ts$/.test(entry.name) ? [full] : [];
+  });
+}
+
+const runtimeShape = (object) =>
+  Object.fromEntries(Object.keys(object).map((key) => [key, typeof object[key] === 'function' ? 'function' : 'value']));
+
+test('every runtime export of the addon is declared in lib/binding.ts, as a function or a value, and vice versa', () => {
+  expect(runtimeShape(binding)).toEqual(declaredMembers('NativeBinding'));
+});
+
+test('the layout object has exactly the fields NativeLayout declares', () => {
+  expect(runtimeShape(binding.layout)).toEqual(declaredMembers('NativeLayout'));
+});
+
+test('the layout states the status word and the permit cap as the contract does', () => {
+  const { layout } = binding;
+  expect({ summaryBits: layout.summaryBits, partitionBit: layout.partitionBit, yieldBit: layout.yieldBit, maxPermits: layout.maxPermits }).toEqual({
+    summaryBits: 62,
+    partitionBit: 62,
+    yieldBit: 63,
+    maxPermits: 2 ** 31 - 1,
+  });
+  // The two 32-bit cells are halves of one 64-bit word of the state, inside it.
+  for (const cell of [layout.permitsCell, layout.queuedCell]) expect(cell).toBeLessThan(layout.stateWords * 2);
+  expect(layout.stateBytes).toBe(layout.stateWords * 8);
+});
+
+test('every export lib/ uses exists, and every layout field it reads', () => {
+  const used = new Set();
+  const usedLayout = new Set();
+  for (const file of libSources()) {
+    if (path.basename(file) === 'binding.ts') continue;
+    const source = fs.readFileSync(file, 'utf8');
+    for (const [, name] of source.matchAll(/\bnative\.(\w+)/g)) used.add(name);
+    for (const [, name] of source.matchAll(/\bnative\.layout\.(\w+)/g)) usedLayout.add(name);
+    // `const { layout } = native;` then `layout.x` (other layouts, such as the pool's, are not the addon's).
+    if (/const \{ layout \} = native;/.test(source)) {
+      for (const [, name] of source.matchAll(/\blayout\.(\w+)/g)) usedLayout.add(name);
+    }
+  }
+  expect(used.size).toBeGreaterThan(10);
+  expect(usedLayout.size).toBeGreaterThan(8);
+  expect([...used].filter((name) => !(name in binding))).toEqual([]);
+  expect([...usedLayout].filter((name) => !(name in binding.layout))).toEqual([]);
+});
+
+test('every native export the API table names exists and is a function', () => {
+  const named = Object.values(SURFACE).flatMap((members) => members.filter((member) => member.native).map((member) => member.native));
+  expect(named.length).toBeGreaterThan(20);
+  expect(named.filter((name) => typeof binding[name] !== 'function')).toEqual([]);
+});
