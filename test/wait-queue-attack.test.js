@@ -1,0 +1,98 @@
+'use strict';
+// Attacks on the wait queue (native/wait_queue.h, docs/design-wait-queue.md) beyond
+// test/wait-queue.test.js: hostile memory with exact conservation, exits and terminations racing
+// grants and cancels, two copies of the addon serving both kinds of waiter, garbage-collected
+// wakers, and the whole process stopped. Each scenario runs in a child process
+// (fixtures/wait-queue-attack-child.js) under a kill timer, so a crash or a hang fails fast.
+const path = require('node:path');
+const { execFile, spawn } = require('node:child_process');
+
+const CHILD = path.join(__dirname, 'fixtures', 'wait-queue-attack-child.js');
+const BATCH = require('../dist/binding').native.asyncBatch;
+
+function runChild(args, timeoutMs, nodeFlags = []) {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [...nodeFlags, CHILD, ...args], { timeout: timeoutMs }, (error, stdout, stderr) => {
+      resolve({ code: error ? error.code : 0, signal: error ? error.signal : null, stdout, stderr });
+    });
+  });
+}
+
+async function report(args, timeoutMs = 30_000, nodeFlags = []) {
+  const result = await runChild(args, timeoutMs, nodeFlags);
+  expect({ code: result.code, signal: result.signal, stderr: result.stderr }).toEqual({ code: 0, signal: null, stderr: '' });
+  return JSON.parse(result.stdout);
+}
+
+test('header and queued cell scribbled (0, all ones, 2^31, random) under blocked and async waiters: P = taken + left, all settle', async () => {
+  for (let i = 0; i < 3; i++) {
+    const r = await report(['scribble-conservation']);
+    expect({ settled: r.settled, taken: r.taken + r.left, otherErrors: r.otherErrors, pending: r.pending }).toEqual({
+      settled: true,
+      taken: r.P,
+      otherErrors: 0,
+      pending: 0,
+    });
+  }
+}, 90_000);
+
+test('process.exit() on the main thread while a producer releases into pending calls and a blocked worker: exits with its code', async () => {
+  for (const delayMs of [0, 5, 20, 50]) {
+    const result = await runChild(['exit-main-racing-grants', String(delayMs)], 15_000);
+    expect({ code: result.code, signal: result.signal, stderr: result.stderr }).toEqual({ code: 7, signal: null, stderr: '' });
+  }
+}, 70_000);
+
+test('process.exit() in a worker as grants reach its 2,000 pending calls: exit code kept, no grant lost', async () => {
+  for (const round of await report(['exit-worker-racing-grants'])) {
+    expect(round.code).toBe(3);
+    expect(round.queued).toBe(0);
+    expect(round.unaccounted).toBeGreaterThanOrEqual(0);
+    expect(round.unaccounted).toBeLessThanOrEqual(BATCH);
+  }
+});
+
+test('terminate() mid-storm of timeouts and aborts racing grants: every permit taken or left (at most one batch never continued)', async () => {
+  for (const round of await report(['terminate-during-cancel-storm'], 60_000)) {
+    expect(round.queued).toBe(0);
+    expect(round.unaccounted).toBeGreaterThanOrEqual(0);
+    expect(round.unaccounted).toBeLessThanOrEqual(BATCH);
+  }
+}, 70_000);
+
+test('two copies of the addon: blocked waiters through each, async through one, releases through both: P = taken + left', async () => {
+  const r = await report(['two-copies-both-kinds']);
+  expect(r.taken + r.left).toBe(r.P);
+  expect(r.left).toBe(0); // the waiters took every permit within the bounded drain
+});
+
+test('wakers garbage-collected with calls pending all resolve when another thread releases; a dropped buffer with an unref\'d call exits cleanly', async () => {
+  const r = await report(['gc-pending'], 30_000, ['--expose-gc']);
+  expect(r).toEqual({ N: 2000, resolved: 2000 });
+});
+
+test('SIGSTOP of the whole process for 1.5 s with blocked and async waiters and a producer: P = taken + left', async () => {
+  const child = spawn(process.execPath, [CHILD, 'stop-continue'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (data) => (stderr += data));
+  const ready = new Promise((resolve) => {
+    child.stdout.on('data', (data) => {
+      stdout += data;
+      if (stdout.includes('"ready"')) resolve();
+    });
+  });
+  const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  await ready;
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  child.kill('SIGSTOP');
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  child.kill('SIGCONT');
+  const end = await exited;
+  clearTimeout(killer);
+  expect({ ...end, stderr }).toEqual({ code: 0, signal: null, stderr: '' });
+  const r = JSON.parse(stdout.trim().split('\n').pop());
+  expect(r.settled).toBe(true);
+  expect(r.taken + r.left).toBe(r.P);
+}, 40_000);
