@@ -96,3 +96,8 @@ test('SIGSTOP of the whole process for 1.5 s with blocked and async waiters and 
   expect(r.settled).toBe(true);
   expect(r.taken + r.left).toBe(r.P);
 }, 40_000);
+
+test('the .node refuses acquireAsync on state over a plain ArrayBuffer (its memory can be transferred away while the call waits)', async () => {
+  const r = await report(['detached-state'], 30_000, ['--expose-gc']);
+  expect(r).toEqual({ refused: 20, corrupted: 0, pending: 0, shared: 'number' });
+});
