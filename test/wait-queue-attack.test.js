@@ -101,3 +101,23 @@ test('the .node refuses acquireAsync on state over a plain ArrayBuffer (its memo
   const r = await report(['detached-state'], 30_000, ['--expose-gc']);
   expect(r).toEqual({ refused: 20, corrupted: 0, pending: 0, shared: 'number' });
 });
+
+test('two copies of the addon, async calls through both, releases only through the second: every call served (safety net), none left', async () => {
+  const r = await report(['two-copies-async-both-ways']);
+  expect({ settled: r.settled, taken: r.taken, left: r.left }).toEqual({ settled: true, taken: r.N, left: 0 });
+  expect(r.ms).toBeLessThan(1000); // the poll's longest period is 256 ms
+});
+
+test('a scribbled permit cell: release() fails with a RangeError naming n; permits left in the cell reach the remaining waiters', async () => {
+  const r = await report(['scribble-permits']);
+  expect({ errors: r.errors, served: r.served, left: r.left }).toEqual({
+    errors: ['RangeError:true', 'RangeError:true'],
+    served: true,
+    left: 0,
+  });
+  expect(r.ms).toBeLessThan(1000); // a slice (20 ms) for blocked waiters, a poll (<= 256 ms) for async ones
+});
+
+test('8 workers parked in turn on 100 wakers, 800 releases in shuffled order: all get through, no permit left', async () => {
+  expect(await report(['many-wakers-blocked'])).toEqual({ finished: true, done: 8, left: 0 });
+});
