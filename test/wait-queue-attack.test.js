@@ -121,3 +121,9 @@ test('a scribbled permit cell: release() fails with a RangeError naming n; permi
 test('8 workers parked in turn on 100 wakers, 800 releases in shuffled order: all get through, no permit left', async () => {
   expect(await report(['many-wakers-blocked'])).toEqual({ finished: true, done: 8, left: 0 });
 });
+
+test('a worker whose loop ends on its own while grants reach its 5,000 unref\'d calls: every grant delivered or back, exactly', async () => {
+  for (const round of await report(['natural-end-racing-grants'], 60_000)) {
+    expect({ unaccounted: round.unaccounted, queued: round.queued }).toEqual({ unaccounted: 0, queued: 0 });
+  }
+}, 70_000);
