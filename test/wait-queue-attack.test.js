@@ -127,3 +127,15 @@ test('a worker whose loop ends on its own while grants reach its 5,000 unref\'d 
     expect({ unaccounted: round.unaccounted, queued: round.queued }).toEqual({ unaccounted: 0, queued: 0 });
   }
 }, 70_000);
+
+test('the main thread ends naturally with 2,000 unref\'d calls pending while a worker releases into them: exit 0, no crash, no hang', async () => {
+  for (const delayMs of [0, 1, 3, 10]) {
+    const result = await runChild(['main-natural-end-racing-grants', String(delayMs)], 15_000);
+    expect({ code: result.code, signal: result.signal, stderr: result.stderr, stdout: result.stdout }).toEqual({
+      code: 0,
+      signal: null,
+      stderr: '',
+      stdout: '"ending"\n',
+    });
+  }
+}, 70_000);
