@@ -139,3 +139,8 @@ test('the main thread ends naturally with 2,000 unref\'d calls pending while a w
     });
   }
 }, 70_000);
+
+test('8 workers parked, 4 terminated and release(8) at once: the dying pass their permits on, each survivor wakes with one, 4 left', async () => {
+  const rounds = await report(['terminate-half-then-release']);
+  expect(rounds).toEqual(Array(8).fill({ survived: true, got: 4, left: 4, queued: 0 }));
+});
