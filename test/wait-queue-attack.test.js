@@ -144,3 +144,15 @@ test('8 workers parked, 4 terminated and release(8) at once: the dying pass thei
   const rounds = await report(['terminate-half-then-release']);
   expect(rounds).toEqual(Array(8).fill({ survived: true, got: 4, left: 4, queued: 0 }));
 });
+
+test('acquireAsync() at the stack\'s limit: a call that throws or rejects (stack overflow) after it was queued takes no permit', async () => {
+  for (let round = 0; round < 2; round++) {
+    // Not report(): V8 itself may print a stack overflow it hit in its promise hooks to stderr.
+    const result = await runChild(['stack-overflow'], 60_000);
+    expect({ code: result.code, signal: result.signal }).toEqual({ code: 0, signal: null });
+    const r = JSON.parse(result.stdout);
+    expect(r.held).toBeGreaterThan(1000);
+    // One permit per call the addon held: each went to a promise that resolved, or back to the cell.
+    expect({ accounted: r.resolved + r.left, pending: r.pending, queued: r.queued }).toEqual({ accounted: r.held, pending: 0, queued: 0 });
+  }
+}, 90_000);
