@@ -245,15 +245,20 @@ function detach(entry: Pending): void {
  * Called by the addon on this thread with the ids of n granted calls in batchIds, oldest first:
  * resolves them and counts each one in progress[0] once it is handed to its promise (the addon
  * gives back the grants past that count if this loop is stopped midway). An id without a
- * pending call (unreachable while the accounting holds) counts as handed over: that call has
- * settled.
+ * pending call, or with an orphan (see acquireAsync), belongs to a call that failed after the
+ * addon queued it (a stack overflow): asyncCancel gives its grant back (and does nothing for a
+ * call already cancelled).
  */
 function dispatch(n: number): void {
   for (let i = 0; i < n; i++) {
-    const entry = pending.get(batchIds[i]!);
-    if (entry !== undefined) {
+    const id = batchIds[i]!;
+    const entry = pending.get(id);
+    if (entry !== undefined && !entry.settled) {
       detach(entry);
       entry.resolve(true);
+    } else {
+      if (entry !== undefined) detach(entry);
+      native.asyncCancel(id);
     }
     progress[0] = i + 1;
   }
@@ -261,7 +266,7 @@ function dispatch(n: number): void {
 
 /** A pending call stops waiting: tells the addon, then settles. */
 function giveUp(entry: Pending, outcome: AbortError | false): void {
-  if (entry.settled) return;
+  if (pending.get(entry.id) !== entry) return; // settled already (an orphan is still pending)
   detach(entry);
   native.asyncCancel(entry.id);
   if (outcome === false) entry.resolve(false);
@@ -325,8 +330,16 @@ export function acquireAsync(state: StateView, cells: Uint32Array, options?: unk
   return new Promise<boolean>((resolve, reject) => {
     entry = { id, resolve, reject, refd: ref, settled: false, timer: undefined, unfollow };
     pending.set(id, entry);
-    if (ref && refd++ === 0) native.asyncRef(true);
-    if (timeout !== Infinity) armTimer(entry, timeout);
-    armPoll();
+    try {
+      if (ref && refd++ === 0) native.asyncRef(true);
+      if (timeout !== Infinity) armTimer(entry, timeout);
+      armPoll();
+    } catch (error) {
+      // The promise rejects (a stack overflow in setTimeout, say), but the call is queued. No
+      // function call here (the stack may be exhausted): marked settled while still pending, it is
+      // an orphan that dispatch(), its timer or its signal withdraws, giving its grant back.
+      entry.settled = true;
+      throw error;
+    }
   });
 }

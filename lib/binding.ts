@@ -85,7 +85,8 @@ export interface NativeBinding {
   /**
    * Returns 0 when a permit was taken at once (only when nobody is queued on `state`), -1 when
    * none was and `wait` is false, else the id (>= 1) of the call now queued, to be resolved by
-   * dispatcher `dispatcher`.
+   * dispatcher `dispatcher`. Throws a TypeError for state not over a SharedArrayBuffer (the
+   * queued call points into it until it ends; a plain ArrayBuffer could be transferred away).
    */
   asyncAcquire(state: StateView, wait: boolean, dispatcher: number): number;
   /** Call `id` gave up: it leaves the queue, or its grant goes back to the waker. */

@@ -237,6 +237,15 @@ Napi::Value AsyncInit(const Napi::CallbackInfo& info) {
 Napi::Value AsyncAcquire(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Word* words = StateWordsArg(info);
+  // A queued call's node points into the state until the call ends. Only a SharedArrayBuffer
+  // keeps that memory in place: a plain ArrayBuffer can be transferred or resized away meanwhile,
+  // and the cancel or grant would then write into memory someone else owns.
+  napi_value buffer = nullptr;
+  bool plain = true;
+  if (napi_get_typedarray_info(env, info[0], nullptr, nullptr, nullptr, &buffer, nullptr) != napi_ok ||
+      napi_is_arraybuffer(env, buffer, &plain) != napi_ok || plain) {
+    throw Napi::TypeError::New(env, "The \"state\" argument must be a BigUint64Array over a SharedArrayBuffer");
+  }
   if (!info[1].IsBoolean()) throw Napi::TypeError::New(env, "The \"wait\" argument must be of type boolean");
   Host& host = HostArg(info);
   double dispatcher = info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : -1;

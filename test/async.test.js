@@ -541,6 +541,9 @@ describe('lifetime (child processes)', () => {
     const report = JSON.parse(result.stdout);
     expect(report.permits).toBe(0);
     expect(report.heapGrowth).toBeLessThan(1024 * 1024);
-    expect(report.rssGrowth).toBeLessThan(4 * 1024 * 1024);
+    // RSS is a usable leak signal on Node 20 only. On Node 22, 24 and 26 the same run grew RSS by
+    // 21-64 MiB whether it made 50,000 or 300,000 calls (so not per call), and by -0.2 to 63 MiB
+    // between two equal phases after a long warm-up: V8's memory behaviour, too noisy to bound.
+    if (Number(process.versions.node.split('.')[0]) === 20) expect(report.rssGrowth).toBeLessThan(4 * 1024 * 1024);
   }, 40_000);
 });

@@ -25,8 +25,13 @@ afterEach(async () => {
   pools.clear();
 });
 
-/** Every task x settled once: resolved with x after one run, or rejected as died after one run. */
-function account(settled, runs) {
+/**
+ * Every task x settled once: resolved with x after exactly one run, or rejected as died after a
+ * number of runs in `diedRuns` (one, unless a worker can be stopped from outside: one terminated
+ * between marking a task started and the task's first line never ran it, and the pool cannot know,
+ * so it must call it died and never run it again).
+ */
+function account(settled, runs, diedRuns = [1]) {
   const died = [];
   settled.forEach((outcome, x) => {
     if ('value' in outcome) {
@@ -36,7 +41,8 @@ function account(settled, runs) {
       expect(outcome.error.message).toMatch(/^The worker running this task died \(/);
       died.push(x);
     }
-    if (runs[x] !== 1) throw new Error(`task ${x} ran ${runs[x]} times`);
+    const allowed = 'value' in outcome ? [1] : diedRuns;
+    if (!allowed.includes(runs[x])) throw new Error(`task ${x} ran ${runs[x]} times`);
   });
   return died;
 }
@@ -108,7 +114,7 @@ test('workers terminated at random moments under load: every task settles once, 
   })();
   const settled = await within(30000, Promise.all(outcomes), 'the tasks');
   await killer;
-  const died = account(settled, runs);
+  const died = account(settled, runs, [0, 1]);
   expect(kills).toBe(12);
   expect(died.length).toBeLessThanOrEqual(kills); // sync tasks: at most the one each had started
   expect(pool.started).toBe(N);

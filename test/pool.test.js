@@ -365,6 +365,19 @@ describe('idle workers keep their event loop', () => {
     await sleep(200);
     expect(Atomics.load(counter, 0) - second).toBeGreaterThan(5);
   });
+
+  test('an unref\'d setInterval started by a task fires while the pool is idle (the idle wait turns the loop every 64 ms at most)', async () => {
+    const pool = makePool({ threads: 1 });
+    const cells = new SharedArrayBuffer(4);
+    await pool.run({ cells, ms: 10 }, { name: 'startUnrefInterval' });
+    const counter = new Int32Array(cells);
+    await sleep(100); // past the first slices
+    const first = Atomics.load(counter, 0);
+    await sleep(640);
+    // About one tick per 64 ms slice (10 in 640 ms; 5 leaves room for a loaded machine); none if
+    // the worker blocked for good.
+    expect(Atomics.load(counter, 0) - first).toBeGreaterThanOrEqual(5);
+  });
 });
 
 test('idleTimeout stops workers above minThreads cooperatively; load brings them back', async () => {

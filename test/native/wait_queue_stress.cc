@@ -296,14 +296,30 @@ bool Settled(State& state, Tally& tally, const char* what) {
   return true;
 }
 
-// Blocked and async waiters, producers, non-queued takers, cancels at rate `cancelOdds` / 16.
-void Mixed(Clock::duration budget, uint64_t cancelOdds, const char* what) {
+// Another thread overwrites the queued cell (0, all ones, 2^31, random) until `stop`: releases
+// then skip or make needless dispatches, and waiters count themselves from garbage. Permits must
+// still reach the waiters (their safety net) and none may be lost. Stored as the core stores it.
+void Scribble(State& state, const std::atomic<bool>& stop) {
+  SeedThread();
+  ww::Cell& queued = reinterpret_cast<ww::Cell*>(state.words)[ww::kQueuedCell];
+  const uint32_t values[] = {0, 0xffffffffu, 0x80000000u, 1};
+  while (!stop.load(std::memory_order_relaxed)) {
+    queued.store(Rand(5) == 4 ? static_cast<uint32_t>(tRandom()) : values[Rand(4)], std::memory_order_seq_cst);
+    std::this_thread::sleep_for(microseconds(Rand(100)));
+  }
+}
+
+// Blocked and async waiters, producers, non-queued takers, cancels at rate `cancelOdds` / 16;
+// with `scribble`, the queued cell is overwritten while the producers run (reset to 0 once every
+// waiter has left, so that the leftover check sees only what the queue itself left).
+void Mixed(Clock::duration budget, uint64_t cancelOdds, const char* what, bool scribble = false) {
   State state;
   Tally tally;
   std::atomic<bool> stopProducers{false};
   std::atomic<bool> stopWaiters{false};
   std::vector<std::thread> threads;
   for (unsigned p = 0; p < 2; ++p) threads.emplace_back(Produce, std::ref(state), std::ref(tally), p, std::cref(stopProducers));
+  if (scribble) threads.emplace_back(Scribble, std::ref(state), std::cref(stopProducers));
   std::vector<std::thread> waiters;
   for (int b = 0; b < 3; ++b) waiters.emplace_back(Block, std::ref(state), std::ref(tally), std::cref(stopWaiters), b == 2);
   waiters.emplace_back(RunLoop, std::ref(state), std::ref(tally), std::cref(stopWaiters), cancelOdds);
@@ -312,6 +328,7 @@ void Mixed(Clock::duration budget, uint64_t cancelOdds, const char* what) {
   for (auto& t : threads) t.join();
   stopWaiters.store(true, std::memory_order_relaxed);
   for (auto& t : waiters) t.join();
+  if (scribble) reinterpret_cast<ww::Cell*>(state.words)[ww::kQueuedCell].store(0, std::memory_order_seq_cst);
   Settled(state, tally, what);
 }
 
@@ -388,9 +405,10 @@ int main(int argc, char** argv) {
   std::printf("wait queue stress: seed %" PRIu64 ", %.1f s\n", gSeed, args.seconds);
   ww::test_hooks::widen = Widen;
   const Scenario scenarios[] = {
-      {"queue-mixed", [](Clock::duration b) { Mixed(b, 4, "queue-mixed"); }, 0.45},
-      {"queue-abort-storm", [](Clock::duration b) { Mixed(b, 12, "queue-abort-storm"); }, 0.45},
+      {"queue-mixed", [](Clock::duration b) { Mixed(b, 4, "queue-mixed"); }, 0.4},
+      {"queue-abort-storm", [](Clock::duration b) { Mixed(b, 12, "queue-abort-storm"); }, 0.35},
       {"queue-fifo", [](Clock::duration) { Fifo(); }, 0.1},
+      {"queue-scribbled-cell", [](Clock::duration b) { Mixed(b, 4, "queue-scribbled-cell", true); }, 0.15},
   };
   Watchdog watchdog;
   for (const Scenario& s : scenarios) {
