@@ -1,8 +1,10 @@
-// The public API, stated once: every member of WorkerWaker and SignalWords, its arguments and
-// their ranges, and the native export behind it. The classes check their arguments by hand (each
-// check is on a hot path); the tests are generated from this table and hold the classes to it,
-// and a hand-written test holds the table against docs/contract.md. Not exported from the package.
+// The public API, stated once: every member of WorkerWaker, SignalWords and the pool's Pool, its
+// arguments and their ranges (an options object: each option and its range), and the native
+// export behind it. The classes check their arguments by hand (each check is on a hot path); the
+// tests are generated from this table and hold the classes to it, and a hand-written test holds
+// the table against docs/contract.md and docs/pool.md. Not exported from the package.
 import { native } from './binding';
+import { MAX_THREADS as POOL_THREADS } from './pool/layout';
 
 /** The limit of a range that depends on other arguments, computed from the call's arguments. */
 export type DependentLimit = (args: Readonly<Record<string, unknown>>) => number;
@@ -21,11 +23,46 @@ export type ArgumentSpec =
   | { readonly name: string; readonly type: 'bigint'; readonly min: bigint; readonly limit: bigint }
   /** A BigUint64Array of at least minLength elements (a shorter one: RangeError on `name.length`). */
   | { readonly name: string; readonly type: 'BigUint64Array'; readonly minLength: number }
-  /** Only a TypeError is possible (a buffer, a waker, an options object); `optional` may be omitted. */
-  | { readonly name: string; readonly type: 'SharedArrayBuffer' | 'WorkerWaker' | 'options'; readonly optional?: boolean };
+  /**
+   * Only a TypeError is possible (a buffer, a waker, an options object); `optional` may be omitted.
+   * An options object with `fields` refuses a non-object (`The "options" argument must be an
+   * object`) and each field as its OptionSpec says.
+   */
+  | { readonly name: string; readonly type: 'SharedArrayBuffer' | 'WorkerWaker'; readonly optional?: boolean }
+  | { readonly name: string; readonly type: 'options'; readonly optional?: boolean; readonly fields?: readonly OptionSpec[] }
+  /** Any value: nothing is refused. */
+  | { readonly name: string; readonly type: 'any' };
+
+/**
+ * One option of an options object (the pool's). Its errors name it as `The "name" option must be
+ * …` (a field of a nested object as `"parent.field"`): a TypeError with code ERR_INVALID_ARG_TYPE
+ * for a wrong type, a RangeError with code ERR_OUT_OF_RANGE for a value out of range. Every option
+ * may be left out unless `required`.
+ */
+export type OptionSpec =
+  /** A Number that must be an integer in [min, max]; with `auto`, also the string 'auto'. */
+  | { readonly name: string; readonly type: 'integer'; readonly min: number; readonly max: number; readonly auto?: boolean; readonly required?: boolean }
+  /**
+   * A Number >= min (Infinity allowed), or with `finite`, a finite Number > min; a non-number is
+   * a TypeError.
+   */
+  | { readonly name: string; readonly type: 'number'; readonly min: number; readonly finite?: boolean; readonly required?: boolean }
+  /** An absolute path or a `file:` URL (a string or a URL). */
+  | { readonly name: string; readonly type: 'path'; readonly required?: boolean }
+  /** A string. */
+  | { readonly name: string; readonly type: 'string'; readonly required?: boolean }
+  /** An array. */
+  | { readonly name: string; readonly type: 'array'; readonly required?: boolean }
+  /** An AbortSignal; null counts as left out. */
+  | { readonly name: string; readonly type: 'AbortSignal'; readonly required?: boolean }
+  /** A value structured clone copies (checked when the first worker starts). */
+  | { readonly name: string; readonly type: 'clonable'; readonly required?: boolean }
+  /** An object (its `fields` checked one by one), or with `shareEnv`, also worker_threads.SHARE_ENV. */
+  | { readonly name: string; readonly type: 'object'; readonly fields?: readonly OptionSpec[]; readonly shareEnv?: boolean; readonly required?: boolean };
 
 export interface MemberSpec {
   readonly name: string;
+  /** A well-known symbol's member is named as the symbol's description: 'Symbol.asyncDispose'. */
   readonly kind: 'constructor' | 'method' | 'getter';
   readonly args: readonly ArgumentSpec[];
   /**
@@ -133,12 +170,55 @@ export const SIGNAL_WORDS: readonly MemberSpec[] = [
   method('take', [summaryIndex('word')], { native: 'tryUnmarkIfEmpty', fastPath: true }),
 ];
 
-/**
- * Every public class and its members. The example pool (lib/pool) adds its classes here, one key
- * per class, with the same shape.
- */
+const threadCount = (name: string): OptionSpec => ({ name, type: 'integer', min: 1, max: POOL_THREADS });
+const resourceLimit = (name: string): OptionSpec => ({ name, type: 'number', min: 0, finite: true });
+
+/** `new Pool(options)`, as lib/pool/index.ts checks it. */
+export const POOL_OPTIONS: readonly OptionSpec[] = [
+  { name: 'filename', type: 'path', required: true },
+  threadCount('threads'),
+  threadCount('minThreads'),
+  threadCount('maxThreads'),
+  { name: 'idleTimeout', type: 'number', min: 0 },
+  { name: 'maxQueue', type: 'integer', min: 0, max: Infinity, auto: true },
+  { name: 'concurrentTasksPerWorker', type: 'integer', min: 1, max: 1 << 16 },
+  {
+    name: 'resourceLimits',
+    type: 'object',
+    fields: ['maxYoungGenerationSizeMb', 'maxOldGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'].map(resourceLimit),
+  },
+  { name: 'workerData', type: 'clonable' },
+  { name: 'env', type: 'object', shareEnv: true },
+];
+
+/** `pool.run(arg, options)`. */
+export const RUN_OPTIONS: readonly OptionSpec[] = [
+  { name: 'name', type: 'string' },
+  { name: 'signal', type: 'AbortSignal' },
+  { name: 'transferList', type: 'array' },
+];
+
+export const POOL: readonly MemberSpec[] = [
+  { name: 'constructor', kind: 'constructor', args: [{ name: 'options', type: 'options', fields: POOL_OPTIONS }] },
+  method('run', [{ name: 'arg', type: 'any' }, { name: 'options', type: 'options', optional: true, fields: RUN_OPTIONS }], { async: true }),
+  method('close', [], { async: true }),
+  method('destroy', [], { async: true }),
+  method('Symbol.asyncDispose', [], { async: true }),
+  getter('threads'),
+  getter('queueSize'),
+  getter('completed'),
+  getter('utilization'),
+  getter('duration'),
+  getter('runTime'),
+  getter('waitTime'),
+  getter('options'),
+  getter('started'),
+];
+
+/** Every public class and its members, one key per class. */
 export const SURFACE: Readonly<Record<string, readonly MemberSpec[]>> = {
   WorkerWaker: WORKER_WAKER,
   SignalWords: SIGNAL_WORDS,
+  Pool: POOL,
 };
 

@@ -1,33 +1,49 @@
 'use strict';
 // Written by hand, not generated: holds the API table (lib/surface.ts), from which the error tests
-// are generated, against docs/contract.md. Every member of the table has a row in the contract
-// table of its class with the same arguments in the same order and the same ranges, and every
-// member the contract lists is in the table. A wrong table fails here.
+// are generated, against the docs. Every member of WorkerWaker and SignalWords has a row in the
+// docs/contract.md table of its class with the same arguments in the same order and the same
+// ranges; every member and option of the pool has a row in docs/pool.md's tables with the same
+// arguments and what it accepts; and every member and option the docs list is in the table. A
+// wrong table fails here.
 const fs = require('node:fs');
 const path = require('node:path');
-const { SURFACE, isFixedLimit } = require('./support/surface-cases');
+const { SURFACE, isFixedLimit, optionTexts } = require('./support/surface-cases');
 
-const contract = fs.readFileSync(path.join(__dirname, '..', 'docs', 'contract.md'), 'utf8');
+const readDoc = (name) => fs.readFileSync(path.join(__dirname, '..', 'docs', name), 'utf8');
+const contract = readDoc('contract.md');
+const poolDoc = readDoc('pool.md');
+
+/** The section of `doc` under "## heading" (the heading text at its start). */
+function section(doc, heading, docName) {
+  const found = doc.split(/^## /m).find((part) => part.startsWith(heading));
+  if (found === undefined) throw new Error(`docs/${docName} has no section ${heading}`);
+  return found;
+}
+
+/** The cells of each table row of `text` whose first cell starts with a code span. */
+function tableRows(text) {
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('| `'))
+    .map((line) => line.split(/(?<!\\)\|/).slice(1, -1).map((cell) => cell.trim()));
+}
+
+const codeSpans = (cell) => [...cell.matchAll(/`([^`]+)`/g)].map(([, text]) => text);
 
 /** The rows of the member table under "## `className`": { members: [{ name, kind, args }], errors }. */
 function contractRows(className) {
-  const section = contract.split(/^## /m).find((part) => part.startsWith(`\`${className}\``));
-  if (section === undefined) throw new Error(`docs/contract.md has no section for ${className}`);
-  const rows = [];
-  for (const line of section.split('\n')) {
-    if (!line.startsWith('| `')) continue;
-    const [memberCell, , errorsCell] = line.split(/(?<!\\)\|/).slice(1, -1).map((cell) => cell.trim());
-    const members = [...memberCell.matchAll(/`([^`]+)`/g)].map(([, text]) => parseSignature(text));
-    rows.push({ members, errors: errorsCell, line });
-  }
-  return rows;
+  return tableRows(section(contract, `\`${className}\``, 'contract.md')).map(([memberCell, , errorsCell]) => ({
+    members: codeSpans(memberCell).map(parseSignature),
+    errors: errorsCell,
+  }));
 }
 
-/** "new X(buffer?)", "markActive(index)", "words": name, kind and argument names. */
+/** "new X(buffer?)", "markActive(index)", "words", "[Symbol.asyncDispose]()": name, kind and argument names. */
 function parseSignature(text) {
-  const match = /^(new )?([A-Za-z]+)(?:\((.*)\))?$/.exec(text);
-  if (match === null) throw new Error(`docs/contract.md: cannot read the member ${text}`);
-  const [, isNew, name, argList] = match;
+  const match = /^(new )?(\[Symbol\.[A-Za-z]+\]|[A-Za-z]+)(?:\((.*)\))?$/.exec(text);
+  if (match === null) throw new Error(`docs: cannot read the member ${text}`);
+  const [, isNew, key, argList] = match;
+  const name = key.replace(/^\[|\]$/g, '');
   const args = argList === undefined || argList === '' ? [] : argList.split(',').map((arg) => arg.trim().replace(/\?$|\s*=.*$/, ''));
   if (isNew) return { name: 'constructor', kind: 'constructor', args };
   return { name, kind: argList === undefined ? 'getter' : 'method', args };
@@ -56,7 +72,7 @@ function rangeText(arg) {
   }
 }
 
-describe.each(Object.keys(SURFACE))('%s', (className) => {
+describe.each(['WorkerWaker', 'SignalWords'])('%s', (className) => {
   const rows = contractRows(className);
   const documented = rows.flatMap((row) => row.members.map((member) => ({ ...member, row })));
 
@@ -75,5 +91,45 @@ describe.each(Object.keys(SURFACE))('%s', (className) => {
       expect([arg.name, entry.row.errors]).toEqual([arg.name, expect.stringContaining(text)]);
       if (member.kind !== 'constructor') expect([arg.name, entry.row.errors]).toEqual([arg.name, expect.stringMatching(new RegExp(`\\b${arg.name}\\b`))]);
     }
+  });
+});
+
+describe('Pool (docs/pool.md)', () => {
+  test('the Members table lists exactly the members of the table, with the same kind and arguments', () => {
+    const documented = tableRows(section(poolDoc, 'Members', 'pool.md')).flatMap(([memberCell]) => codeSpans(memberCell).map(parseSignature));
+    const expected = SURFACE.Pool.map((member) => ({ name: member.name, kind: member.kind, args: member.args.map((arg) => arg.name) }));
+    const byName = (a, b) => a.name.localeCompare(b.name);
+    expect(documented.sort(byName)).toEqual(expected.sort(byName));
+  });
+
+  /** Every option of `fields`, nested ones as "parent.field": [name, option]. */
+  const flatten = (fields, parents = []) =>
+    fields.flatMap((option) => [[[...parents, option.name].join('.'), option], ...(option.type === 'object' && option.fields ? flatten(option.fields, [...parents, option.name]) : [])]);
+
+  /** The rows of the options table in `heading`: [name, { accepts, rest }] for each option a row names. */
+  const optionRows = (heading) =>
+    tableRows(section(poolDoc, heading, 'pool.md')).flatMap(([nameCell, accepts, ...rest]) => codeSpans(nameCell).map((name) => [name, { accepts, rest }]));
+
+  const cases = [
+    ['new Pool(options)', 'Options', SURFACE.Pool.find((member) => member.kind === 'constructor')],
+    ['run(arg, options)', 'Running tasks', SURFACE.Pool.find((member) => member.name === 'run')],
+  ];
+  describe.each(cases)('%s', (_, heading, member) => {
+    const { fields } = member.args.find((arg) => arg.name === 'options');
+    const options = flatten(fields);
+    const rows = optionRows(heading);
+
+    test('the docs table lists exactly the options of the table', () => {
+      expect(rows.map(([name]) => name).sort()).toEqual(options.map(([name]) => name).sort());
+    });
+
+    test.each(options)('%s: the docs say what it accepts, as its errors say it', (name, option) => {
+      const row = rows.find(([documented]) => documented === name);
+      expect(row).toBeDefined();
+      const [typeText, rangeText] = optionTexts(option);
+      expect([name, row[1].accepts]).toEqual([name, expect.stringContaining(rangeText ?? typeText)]);
+      // Only a required option says so.
+      expect([name, row[1].rest.some((cell) => cell.includes('(required)'))]).toEqual([name, option.required === true]);
+    });
   });
 });

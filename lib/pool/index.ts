@@ -24,6 +24,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { types } from 'node:util';
 import { MessageChannel, SHARE_ENV, Worker, type MessagePort, type ResourceLimits, type Transferable } from 'node:worker_threads';
 
+import { invalidReceiver } from '../errors';
 import { AbortError, SignalWords, WorkerWaker } from '../index';
 import * as L from './layout';
 import { FAST_START, KIND_FAST, KIND_SLOW, RECORD_KIND, type SlowPayload, type ToPool, type WorkerInit } from './layout';
@@ -596,6 +597,10 @@ function taskFile(filename: unknown): string {
   return pathToFileURL(filename).href;
 }
 
+// The receiver check of every member: `#filename in asObject(this)`, JS's own brand check (see
+// lib/waker.ts: `Object(x)` boxes a primitive receiver so that it gets our TypeError too).
+const asObject = Object;
+
 function closedError(): Error {
   return Object.assign(new Error('The pool is closed'), { code: 'ERR_POOL_CLOSED' });
 }
@@ -722,11 +727,11 @@ export class Pool {
     if (this.#minThreads > this.#maxThreads) {
       throw rangeError('minThreads', `at most maxThreads (${this.#maxThreads})`, this.#minThreads);
     }
-    const idleTimeout: unknown = options.idleTimeout ?? 0;
+    const idleTimeout: unknown = options.idleTimeout === undefined ? 0 : options.idleTimeout;
     if (typeof idleTimeout !== 'number') throw optionError('idleTimeout', 'of type number', idleTimeout);
     if (!(idleTimeout >= 0)) throw rangeError('idleTimeout', 'a number >= 0 (Infinity allowed)', idleTimeout);
     this.#idleTimeout = idleTimeout;
-    const maxQueue: unknown = options.maxQueue ?? Infinity;
+    const maxQueue: unknown = options.maxQueue === undefined ? Infinity : options.maxQueue;
     if (maxQueue === 'auto') this.#maxQueue = this.#maxThreads ** 2;
     else if (typeof maxQueue !== 'number') throw optionError('maxQueue', "a number or 'auto'", maxQueue);
     else if (!(maxQueue === Infinity || (Number.isInteger(maxQueue) && maxQueue >= 0))) {
@@ -748,6 +753,15 @@ export class Pool {
       throw optionError('env', 'an object or worker_threads.SHARE_ENV', env);
     }
     this.#workerOptions = { ...(resourceLimits && { resourceLimits }), ...(env && { env }) };
+    // Cloned once here, before any Worker exists: new Worker() creates its handle before its
+    // own clone of workerData fails.
+    try {
+      structuredClone(options.workerData);
+    } catch (error) {
+      if ((error as Error | null)?.name !== 'DataCloneError') throw error;
+      const message = `The "workerData" option must be a value structured clone copies: ${(error as Error).message}`;
+      throw Object.assign(new TypeError(message, { cause: error }), { code: 'ERR_INVALID_ARG_TYPE' });
+    }
     this.#workerData = options.workerData;
 
     const words = Math.min(WORDS, this.#maxThreads);
@@ -765,15 +779,7 @@ export class Pool {
     this.#published = new Int32Array(queueCount);
     this.#resultHeads = new Int32Array(L.MAX_THREADS);
 
-    // The first worker checks workerData and the worker options: a DataCloneError or a bad
-    // resource limit throws here, with nothing started.
-    try {
-      for (let i = 0; i < this.#minThreads; i++) this.#spawn();
-    } catch (error) {
-      if ((error as Error | null)?.name !== 'DataCloneError') throw error;
-      const message = `The "workerData" option must be a value structured clone copies: ${(error as Error).message}`;
-      throw Object.assign(new TypeError(message, { cause: error }), { code: 'ERR_INVALID_ARG_TYPE' });
-    }
+    for (let i = 0; i < this.#minThreads; i++) this.#spawn();
   }
 
   // ---- workers ------------------------------------------------------------------------------
@@ -980,6 +986,7 @@ export class Pool {
    * ```
    */
   run(arg: unknown, options: RunOptions = {}): Promise<unknown> {
+    if (!(#filename in asObject(this))) throw invalidReceiver('Pool', 'run');
     if (typeof options !== 'object' || options === null) {
       return Promise.reject(Object.assign(new TypeError(`The "options" argument must be an object. Received ${describe(options)}`), { code: 'ERR_INVALID_ARG_TYPE' }));
     }
@@ -1386,6 +1393,7 @@ export class Pool {
    * ```
    */
   close(): Promise<void> {
+    if (!(#filename in asObject(this))) throw invalidReceiver('Pool', 'close');
     if (this.#closing === undefined) {
       this.#closed = true;
       this.#closing = (async () => {
@@ -1421,6 +1429,7 @@ export class Pool {
    * ```
    */
   destroy(): Promise<void> {
+    if (!(#filename in asObject(this))) throw invalidReceiver('Pool', 'destroy');
     if (this.#cancelled === undefined) {
       this.#closed = true;
       this.#cancelled = (async () => {
@@ -1502,8 +1511,9 @@ export class Pool {
    * }
    * ```
    */
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
+  [Symbol.asyncDispose](): Promise<void> {
+    if (!(#filename in asObject(this))) throw invalidReceiver('Pool', 'Symbol.asyncDispose');
+    return this.close();
   }
 
   // ---- observability ------------------------------------------------------------------------
@@ -1526,6 +1536,7 @@ export class Pool {
    * ```
    */
   get threads(): Worker[] {
+    if (!(#filename in asObject(this))) throw invalidReceiver('Pool', 'threads');
     return this.#slots.filter((s): s is Slot => s !== undefined).map((s) => s.worker);
   }
 
@@ -1548,6 +1559,7 @@ export class Pool {
    * ```
    */
   get queueSize(): number {
+    if (!(#filename in asObject(this))) throw invalidReceiver('Pool', 'queueSize');
     let queued = this.#waitingCount;
     for (let ring = 0; ring < this.#layout.queueCount; ring++) queued += this.#occupied(ring);
     return Math.min(queued, this.#waitingCount + this.#admitted);
@@ -1575,6 +1587,7 @@ export class Pool {
    * ```
    */
   get completed(): number {
+    if (!(#filename in asObject(this))) throw invalidReceiver('Pool', 'completed');
     return this.#completed;
   }
 
@@ -1603,6 +1616,7 @@ export class Pool {
    * ```
    */
   get utilization(): number {
+    if (!(#filename in asObject(this))) throw invalidReceiver('Pool', 'utilization');
     const elapsed = performance.now() - this.#createdAt;
     return elapsed > 0 ? Math.min(1, this.#runTimeTotal / (elapsed * this.#maxThreads)) : 0;
   }
@@ -1627,6 +1641,7 @@ export class Pool {
    * ```
    */
   get duration(): number {
+    if (!(#filename in asObject(this))) throw invalidReceiver('Pool', 'duration');
     return performance.now() - this.#createdAt;
   }
 
@@ -1649,6 +1664,7 @@ export class Pool {
    * ```
    */
   get runTime(): TimeSummary {
+    if (!(#filename in asObject(this))) throw invalidReceiver('Pool', 'runTime');
     return this.#runTimes.summary();
   }
 
@@ -1671,6 +1687,7 @@ export class Pool {
    * ```
    */
   get waitTime(): TimeSummary {
+    if (!(#filename in asObject(this))) throw invalidReceiver('Pool', 'waitTime');
     return this.#waitTimes.summary();
   }
 
@@ -1696,6 +1713,7 @@ export class Pool {
    * ```
    */
   get options(): { minThreads: number; maxThreads: number; idleTimeout: number; maxQueue: number; concurrentTasksPerWorker: number } {
+    if (!(#filename in asObject(this))) throw invalidReceiver('Pool', 'options');
     return {
       minThreads: this.#minThreads,
       maxThreads: this.#maxThreads,
@@ -1725,6 +1743,7 @@ export class Pool {
    * ```
    */
   get started(): number {
+    if (!(#filename in asObject(this))) throw invalidReceiver('Pool', 'started');
     let total = 0;
     for (let slot = 0; slot < L.MAX_THREADS; slot++) total += this.#view.stats[slot * L.STAT_STRIDE + L.STAT_TASKS]!;
     return total;

@@ -140,4 +140,152 @@ function boundaryCalls(className, fixtures) {
   return calls;
 }
 
-module.exports = { SURFACE, limitOf, isFixedLimit, validArgs, refusedValues, refusedCalls, refusedConstructorCalls, boundaryCalls, bigintText };
+/** What an option accepts, as its errors say it: [TypeError text, RangeError text or undefined]. */
+function optionTexts(option) {
+  switch (option.type) {
+    case 'integer':
+      if (option.auto) return ["a number or 'auto'", `an integer >= ${option.min}, Infinity or 'auto'`];
+      return ['of type number', `an integer from ${option.min} to ${option.max}`];
+    case 'number':
+      return ['of type number', option.finite ? `a finite number > ${option.min}` : `a number >= ${option.min} (Infinity allowed)`];
+    case 'path':
+      return ['an absolute path or a file: URL', undefined];
+    case 'string':
+      return ['a string', undefined];
+    case 'array':
+      return ['an array', undefined];
+    case 'AbortSignal':
+      return ['an AbortSignal', undefined];
+    case 'clonable':
+      return ['a value structured clone copies', undefined];
+    case 'object':
+      return [option.shareEnv ? 'an object or worker_threads.SHARE_ENV' : 'an object', undefined];
+    default:
+      throw new Error(`${option.name}: no text for an option of type ${option.type}`);
+  }
+}
+
+/**
+ * Refused values of each option of `fields` (and of the fields of a nested object), one option at
+ * a time: `{ option, path, value, ErrorClass, code, message }`; `path` is where the value goes in
+ * the options object (['resourceLimits', 'stackSizeMb']), `option` how the error names it.
+ */
+function refusedOptions(fields, parents = []) {
+  const cases = [];
+  for (const option of fields) {
+    const path = [...parents, option.name];
+    const name = path.join('.');
+    const [expected, range] = optionTexts(option);
+    const pattern = (text) => new RegExp(`^The "${escape(name)}" option must be ${escape(text)}[.:] `);
+    const refuse = (values, ErrorClass, code, text) => {
+      for (const value of values) cases.push({ option: name, path, value, ErrorClass, code, message: pattern(text) });
+    };
+    const wrongType = (values) => refuse(option.required ? [...values, undefined] : values, TypeError, 'ERR_INVALID_ARG_TYPE', expected);
+    const outOfRange = (values) => refuse(values, RangeError, 'ERR_OUT_OF_RANGE', range);
+    switch (option.type) {
+      case 'integer':
+        wrongType(['1', 1n, null, {}, true, Object(1)]);
+        outOfRange([option.min - 1, option.min + 0.5, NaN, -Infinity, ...(option.max === Infinity ? [] : [option.max + 1, Infinity])]);
+        break;
+      case 'number':
+        wrongType(['1', 1n, null, {}, true, Object(1)]);
+        outOfRange([option.min - 1, NaN, -Infinity, ...(option.finite ? [option.min, Infinity] : [])]);
+        break;
+      case 'path':
+        wrongType(['relative/task.js', 'http://example.com/task.js', new URL('https://example.com/task.js'), 5, null, {}, true]);
+        break;
+      case 'string':
+        wrongType([5, 1n, null, {}, true]);
+        break;
+      case 'array':
+        wrongType(['buffer', { length: 1, 0: new ArrayBuffer(1) }, new Uint8Array(1), 5, null]);
+        break;
+      case 'AbortSignal':
+        wrongType([{}, new EventTarget(), { aborted: false }, 5, 'signal', true]);
+        break;
+      case 'clonable':
+        wrongType([() => 1, { s: Symbol('x') }, { f() {} }]);
+        break;
+      case 'object':
+        wrongType([5, 'x', true, null, () => {}, ...(option.shareEnv ? [Symbol('env')] : [])]);
+        if (option.fields) cases.push(...refusedOptions(option.fields, path));
+        break;
+      default:
+        throw new Error(`${name}: no refused values for an option of type ${option.type}`);
+    }
+  }
+  return cases;
+}
+
+/**
+ * Values each option must accept, at the edges of its range: `{ option, path, value }`. `given`
+ * supplies those the table cannot make (a path, a string), by option name.
+ */
+function acceptedOptions(fields, given = {}, parents = []) {
+  const cases = [];
+  for (const option of fields) {
+    const path = [...parents, option.name];
+    const name = path.join('.');
+    const accept = (values) => {
+      for (const value of values) cases.push({ option: name, path, value });
+    };
+    switch (option.type) {
+      case 'integer':
+        accept([option.min, option.max, ...(option.auto ? ['auto'] : [])]);
+        break;
+      case 'number':
+        // An open range has no edge: a finite option takes a plain value (64 MB is a workable limit of each kind).
+        accept(option.finite ? [64] : [option.min, Infinity]);
+        break;
+      case 'AbortSignal':
+        accept([null, new AbortController().signal]);
+        break;
+      case 'array':
+        accept([[]]);
+        break;
+      case 'clonable':
+        accept([{ nested: [1, 'two', new Map([[3, 4n]])] }, null]);
+        break;
+      case 'object':
+        accept([{}, ...(option.shareEnv ? [require('node:worker_threads').SHARE_ENV] : [])]);
+        if (option.fields) cases.push(...acceptedOptions(option.fields, given, path));
+        break;
+      default:
+        break;
+    }
+    if (name in given) accept(given[name]);
+  }
+  return cases;
+}
+
+/** An options object: `base` with `value` at `path`. */
+function withOption(base, path, value) {
+  const options = { ...base };
+  if (path.length === 1) options[path[0]] = value;
+  else options[path[0]] = withOption(options[path[0]] ?? {}, path.slice(1), value);
+  return options;
+}
+
+/** The refused values of an options object itself: anything but an object (left out, when optional). */
+function refusedOptionsObjects(arg) {
+  const values = [null, 5, 'options', true, 1n];
+  if (!arg.optional) values.push(undefined);
+  return values.map((value) => ({ value, message: new RegExp(`^The "${escape(arg.name)}" argument must be an object\\. Received `) }));
+}
+
+module.exports = {
+  SURFACE,
+  limitOf,
+  isFixedLimit,
+  validArgs,
+  refusedValues,
+  refusedCalls,
+  refusedConstructorCalls,
+  boundaryCalls,
+  bigintText,
+  optionTexts,
+  refusedOptions,
+  acceptedOptions,
+  withOption,
+  refusedOptionsObjects,
+};
