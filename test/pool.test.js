@@ -371,7 +371,7 @@ describe('idle workers keep their event loop', () => {
     const cells = new SharedArrayBuffer(4);
     await pool.run({ cells, ms: 10 }, { name: 'startUnrefInterval' });
     const counter = new Int32Array(cells);
-    await sleep(100); // past the first slices
+    await sleep(100); // the first slice has begun
     const first = Atomics.load(counter, 0);
     await sleep(640);
     // About one tick per 64 ms slice (10 in 640 ms; 5 leaves room for a loaded machine); none if
