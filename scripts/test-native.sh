@@ -56,7 +56,9 @@ while (( $(jobs -rp | wc -l) > 0 )); do wait -n; done
 # Any sanitizer report ends the run with a non-zero status (halt_on_error).
 for i in "${!runs[@]}"; do
   read -r driver sanitizer extra arguments <<< "${runs[$i]}"
-  echo "== $driver under $sanitizer sanitizer${extra/#-/}"
+  label="$driver under the $sanitizer sanitizer"
+  [[ "$extra" != "-" ]] && label+=" ($extra)"
+  echo "== $label"
   args=()
   [[ "$arguments" == "args" ]] && args=("$@")
   if [[ "$sanitizer" == thread ]]; then
