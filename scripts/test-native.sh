@@ -43,15 +43,18 @@ while read -r driver sanitizer extra arguments rest; do
 done < test/native/runs.txt
 
 echo "== building ${#runs[@]} runs (test hooks on)"
+# At most $jobs builds at once; each is waited for exactly once, so a failed build fails the script.
+builds=()
 for i in "${!runs[@]}"; do
   read -r driver sanitizer extra _ <<< "${runs[$i]}"
   extra_flags=()
   [[ "$extra" != "-" ]] && extra_flags=("$extra")
-  while (( $(jobs -rp | wc -l) >= jobs )); do wait -n; done
+  (( i >= jobs )) && wait "${builds[i - jobs]}"
   "$cxx" "${flags[@]}" "${extra_flags[@]}" -fsanitize="${sanitize[$sanitizer]}" \
     "${core[@]}" "test/native/$driver" -o "$out/run-$i" &
+  builds+=($!)
 done
-while (( $(jobs -rp | wc -l) > 0 )); do wait -n; done
+for (( i = ${#runs[@]} > jobs ? ${#runs[@]} - jobs : 0; i < ${#runs[@]}; i++ )); do wait "${builds[i]}"; done
 
 # Any sanitizer report ends the run with a non-zero status (halt_on_error).
 for i in "${!runs[@]}"; do
