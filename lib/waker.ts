@@ -578,7 +578,7 @@ export class WorkerWaker {
   }
 
   /**
-   * Waiters queued for a permit (threads parked in `acquire*`, pending `acquireAsync` calls) plus
+   * Waiters queued for a permit (threads blocked in `acquire*`, pending `acquireAsync` calls) plus
    * those registered with `registerSleeper()`.
    * @example
    * ```js
