@@ -63,11 +63,11 @@ const HOST_PREBUILD = (() => {
 // The test build's extra exports, as test/support/test-addon.d.ts declares them.
 const TEST_ONLY = [...fs.readFileSync(path.join(__dirname, 'support', 'test-addon.d.ts'), 'utf8').matchAll(/^ {2}(\w+)\(/gm)].map((m) => m[1]);
 
-/** The test-only names that the .node at `file` exports (loaded in this process: a copy of its own). */
+/** The test-only names that the .node at `file` exports (loaded in a fresh process: this one may hold it already). */
 function testOnlyExports(file) {
-  const addon = { exports: {} };
-  process.dlopen(addon, file);
-  return TEST_ONLY.filter((name) => name in addon.exports);
+  const script = 'const addon = { exports: {} }; process.dlopen(addon, process.argv[1]); console.log(JSON.stringify(Object.keys(addon.exports)));';
+  const names = JSON.parse(execFileSync(process.execPath, ['-e', script, file], { encoding: 'utf8', timeout: 30_000 }));
+  return TEST_ONLY.filter((name) => names.includes(name));
 }
 
 test('the release build in build/Release exports none of the test build\'s diagnostics; the test build has them all', () => {
