@@ -2,6 +2,8 @@
 module.exports = {
   testEnvironment: 'node',
   testMatch: ['<rootDir>/test/**/*.test.js'],
+  // The test build of the addon for every test process, worker and child (see the file).
+  globalSetup: '<rootDir>/test/support/global-setup.js',
   // .dev/ caches tools and a Debian root for scripts/platforms.js: not the project's modules.
   modulePathIgnorePatterns: ['<rootDir>/.dev/'],
   testTimeout: 20000,

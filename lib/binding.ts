@@ -1,5 +1,5 @@
-// The one place that loads the compiled addon. `NativeBinding` declares exactly what
-// native/binding.cc exports; everything else in lib/ goes through this typed view.
+// The one place that loads the compiled addon. `NativeBinding` declares exactly what the release
+// build of native/node/binding.cc exports; everything else in lib/ goes through this typed view.
 import path = require('node:path');
 
 /** A BigUint64Array over a SharedArrayBuffer formatted as worker-waker state. */
@@ -32,8 +32,6 @@ export interface NativeBinding {
   readonly layout: NativeLayout;
   format(state: StateView): void;
   isState(state: unknown): boolean;
-  status(state: StateView): bigint;
-  summary(state: StateView): bigint;
   markYield(state: StateView): void;
   tryUnmarkYield(state: StateView): void;
   markTasks(state: StateView): void;
@@ -43,38 +41,19 @@ export interface NativeBinding {
   tryUnmarkIfEmpty(state: StateView, bitIndex: number, words: BigUint64Array, wordIndex: number): void;
   tryUnmark(state: StateView, bitIndex: number): void;
   summarySelect(state: StateView, nearestToIndex: number): number | undefined;
-  tryAcquire(state: StateView): boolean;
   acquire(state: StateView): void;
   acquireTimeout(state: StateView, timeoutMs: number): boolean;
-  /**
-   * Hands n permits to the oldest queued waiters, the rest to the cell. False, with nothing
-   * changed, when the cell would pass `layout.maxPermits` (2^31 - 1).
-   */
-  release(state: StateView, n: number): boolean;
   /** Hands permits in the cell to queued waiters (after a JS release saw the queued cell != 0). */
   dispatch(state: StateView): void;
-  /** Turns spinning before parking on or off for the whole process; returns the old setting. */
-  setSpinEnabled(enabled: boolean): boolean;
-  permits(state: StateView): number;
-  sleepers(state: StateView): number;
-  /** Waiters (blocked and async, every copy of the addon) queued on `state` right now. */
-  queued(state: StateView): number;
-  /** Blocked waiters woken by a grant so far (each one a system call); a statistic. */
-  notifies(state: StateView): number;
   registerSleeper(state: StateView): void;
   unregisterSleeper(state: StateView): void;
   registerWorker(state: StateView): number;
   unregisterWorker(state: StateView): number;
-  workerCount(state: StateView): number;
   syncPartitionSummary(state: StateView, start: number, end: number, leafWords: BigUint64Array): boolean;
-  partitionSummary(state: StateView): bigint;
-  partitionLeafHasWork(state: StateView, localLeafIdx: number): boolean;
   markPartitionLeafActive(state: StateView, localLeafIdx: number): boolean;
   clearPartitionLeaf(state: StateView, localLeafIdx: number): void;
-  /** Wait queues alive in this copy of the addon (a queue lives only while someone waits). */
-  waitQueues(): number;
   /**
-   * acquireAsync, native half (native/async_binding.cc). Registers a dispatcher on this thread
+   * acquireAsync, native half (native/node/async_binding.cc). Registers a dispatcher on this thread
    * and returns its index: `dispatch(n)` is later called on this thread with the ids of n of
    * its granted calls in `ids[0 .. n)`, oldest first, and writes into `progress[0]` how many of
    * them it has handed to their promises. `ids` holds `asyncBatch` numbers.
@@ -98,16 +77,21 @@ export interface NativeBinding {
   asyncRef(ref: boolean): void;
   /** The safety net: hands permits sitting in the cells of states with calls of this thread queued. */
   asyncPoll(): void;
-  /** Calls of this thread neither delivered nor cancelled. */
-  asyncPending(): number;
-  /** Cancels on this thread that found their grant already made and gave it back (a statistic). */
-  asyncCancelsGivingBackGrant(): number;
 }
 
 type Loader = (dir: string) => unknown;
 const loadAddon = require('node-gyp-build') as Loader;
 
-export const native = load(path.join(__dirname, '..')) as NativeBinding;
+const root = path.join(__dirname, '..');
+
+// WORKER_WAKER_TEST_BUILD=1 loads the test build instead (build/Release/worker_waker_test.node,
+// made by `npm run build`): the same code plus diagnostics, for this package's own tests
+// (test/support/test-addon.js), so that the lib and the diagnostics read one copy of the addon.
+export const native = (
+  process.env['WORKER_WAKER_TEST_BUILD'] === '1'
+    ? require(path.join(root, 'build', 'Release', 'worker_waker_test.node'))
+    : load(root)
+) as NativeBinding;
 
 /** node-gyp-build picks build/Release, else the prebuild for this system; else one clear error. */
 function load(root: string): unknown {

@@ -1,4 +1,4 @@
-// The two 32-bit cells of the shared state (native/waker_core.h, StateCell), shared by the
+// The two 32-bit cells of the shared state (native/core/waker_core.h, StateCell), shared by the
 // WorkerWaker methods and acquireAsync.
 import { native } from './binding';
 

@@ -169,7 +169,7 @@ export class SignalWords {
     // be set by the setter that made it non-empty. If a consumer empties the word around our OR,
     // the native TryUnmarkIfEmpty re-reads the word after clearing the summary bit and re-marks
     // it; MarkActive's seq_cst load pairs with that clear (both interleavings are drawn in
-    // native/waker_core.cc). Atomics.or is seq_cst, so it takes part in that single order.
+    // native/core/waker_core.cc). Atomics.or is seq_cst, so it takes part in that single order.
     const before = Atomics.or(self.#words, word, bit);
     if (before === 0n) native.markActive(self.#state, word);
     return (before & bit) === 0n;

@@ -6,7 +6,7 @@ import { takePermit } from './cells';
 import { checkBigUint64Array, checkInteger, invalidType, invalidReceiver, outOfRange } from './errors';
 
 const { layout } = native;
-// Word indices of the shared state (native/waker_core.h, StateWord), the indices of its two
+// Word indices of the shared state (native/core/waker_core.h, StateWord), the indices of its two
 // 32-bit cells (StateCell), the status word's bits and the permit cap, all as the addon states
 // them. A binary from another version could lay the state out differently: refuse it rather than
 // read the wrong words.
@@ -34,7 +34,7 @@ const PARTITION = layout.partitionWord;
 // Fast paths. A Node-API call costs ~30 ns plus its argument checks, several times a JS
 // `Atomics` operation, so the hottest calls touch the shared words straight from JS: pure reads,
 // the no-write case of markActive, and the permit counter (tryAcquire, release). The C++ core
-// (native/waker_core.cc) stays the definition of the semantics: each fast path below mirrors
+// (native/core/waker_core.cc) stays the definition of the semantics: each fast path below mirrors
 // one core function step by step, and JS `Atomics` operations are sequentially consistent, the
 // same ordering the core uses on the same words, so the handshakes described there hold across
 // the two languages. Everything that parks, wakes or rechecks goes through the core.
@@ -540,7 +540,7 @@ export class WorkerWaker {
     // Waker::AddToCell in JS: add the permits with a sequentially consistent compare-and-swap
     // (refusing to pass the cap), then read the queued count, also sequentially consistent: a
     // waiter counts itself before its last look at the permits, so one of the two sees the other
-    // (native/wait_queue.h). Only when a waiter is queued does the core take over, handing the
+    // (native/core/wait_queue.h). Only when a waiter is queued does the core take over, handing the
     // permits from the cell to the oldest waiters before this call returns.
     let current = Atomics.load(cells, PERMITS);
     for (;;) {
@@ -555,7 +555,7 @@ export class WorkerWaker {
       native.dispatch(this.#state);
     } catch {
       // The header was scribbled over (the addon refuses the state): the permits are in the
-      // cell already, and the waiters' safety net takes them from there (native/wait_queue.h).
+      // cell already, and the waiters' safety net takes them from there (native/core/wait_queue.h).
     }
   }
 
@@ -578,7 +578,7 @@ export class WorkerWaker {
   }
 
   /**
-   * Waiters queued for a permit (threads parked in `acquire*`, pending `acquireAsync` calls) plus
+   * Waiters queued for a permit (threads blocked in `acquire*`, pending `acquireAsync` calls) plus
    * those registered with `registerSleeper()`.
    * @example
    * ```js

@@ -440,7 +440,8 @@ function checkReport({ out }) {
 
 /** The root project's own build (dist/ and build/Release), for the Jest runs. */
 function ensureBuilt() {
-  if (!fs.existsSync(path.join(ROOT, 'dist', 'index.js')) || !fs.existsSync(path.join(ROOT, 'build', 'Release', 'worker_waker.node'))) {
+  const built = ['worker_waker.node', 'worker_waker_test.node'].every((file) => fs.existsSync(path.join(ROOT, 'build', 'Release', file)));
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'index.js')) || !built) {
     must('npm', ['run', 'build'], { timeout: 600_000 });
   }
 }

@@ -20,7 +20,8 @@ const os = require('node:os');
 const path = require('node:path');
 
 const ROOT = path.join(__dirname, '..');
-const DEV_BINARY = path.join(ROOT, 'build', 'Release', 'worker_waker.node');
+// The developer's builds: the release addon and the test build (`npm run build` makes both).
+const DEV_BINARIES = ['worker_waker.node', 'worker_waker_test.node'].map((file) => path.join(ROOT, 'build', 'Release', file));
 
 // Build against Node 20.0.0's headers and build settings (common.gypi), the oldest Node that
 // `engines` allows. A Node-API binary runs on every later Node; without --target, prebuildify picks
@@ -49,23 +50,21 @@ function main() {
     if (result.error) throw result.error;
     return result.status ?? 1;
   }
-  let saved = null;
-  if (fs.existsSync(DEV_BINARY)) {
-    saved = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'worker-waker-dev-')), 'worker_waker.node');
-    fs.copyFileSync(DEV_BINARY, saved);
-  }
+  const saveDir = fs.mkdtempSync(path.join(os.tmpdir(), 'worker-waker-dev-'));
+  const saved = DEV_BINARIES.filter((file) => fs.existsSync(file));
+  for (const file of saved) fs.copyFileSync(file, path.join(saveDir, path.basename(file)));
   try {
     const bin = require.resolve('prebuildify/bin.js');
     const result = spawnSync(process.execPath, [bin, ...prebuildifyArgs(platform)], { cwd: ROOT, stdio: 'inherit' });
     if (result.error) throw result.error;
     return result.status ?? 1;
   } finally {
-    if (saved) {
-      fs.mkdirSync(path.dirname(DEV_BINARY), { recursive: true });
-      fs.copyFileSync(saved, DEV_BINARY);
-      fs.rmSync(path.dirname(saved), { recursive: true, force: true });
-      console.log(`prebuildify.js: restored your own ${path.relative(ROOT, DEV_BINARY)}`);
+    for (const file of saved) {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.copyFileSync(path.join(saveDir, path.basename(file)), file);
+      console.log(`prebuildify.js: restored your own ${path.relative(ROOT, file)}`);
     }
+    fs.rmSync(saveDir, { recursive: true, force: true });
   }
 }
 

@@ -3,8 +3,8 @@
 // bounded (timeouts, bounded polls, child processes with a kill timer) so that a bug fails fast.
 const path = require('node:path');
 const { execFile } = require('node:child_process');
+const native = require('./support/test-addon'); // first: asyncPending counts in the lib's copy
 const { WorkerWaker, AbortError } = require('..');
-const { native } = require('../dist/binding');
 
 const WORKER = path.join(__dirname, 'fixtures', 'async-worker.js');
 const { workerTracker, nextMessage, waitFor } = require('./support/threads');

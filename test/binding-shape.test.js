@@ -1,7 +1,9 @@
 'use strict';
-// The addon's shape: the typed interface in lib/binding.ts, what the compiled .node exports at run
-// time, what lib/ uses and what the API table (lib/surface.ts) names must agree. The interface is
-// read from the source, so a declaration nobody exports, or an export nobody declares, fails here.
+// The addon's shape: the typed interfaces (lib/binding.ts for the release build,
+// test/support/test-addon.d.ts for the test build's extra exports), what each compiled .node
+// exports at run time, what lib/ uses and what the API table (lib/surface.ts) names must agree.
+// The interfaces are read from the source, so a declaration nobody exports, or an export nobody
+// declares, fails here.
 const fs = require('node:fs');
 const path = require('node:path');
 const { SURFACE } = require('../dist/surface');
@@ -9,12 +11,15 @@ const { SURFACE } = require('../dist/surface');
 const LIB = path.join(__dirname, '..', 'lib');
 // The same .node the package loads (build/Release, or a prebuild under PREBUILDS_ONLY=1).
 const binding = require('node-gyp-build')(path.join(__dirname, '..'));
-const bindingSource = fs.readFileSync(path.join(LIB, 'binding.ts'), 'utf8');
+// The test build (npm run build makes both), loaded directly: a second copy of the addon.
+const testBinding = require('../build/Release/worker_waker_test.node');
+const BINDING_TS = path.join(LIB, 'binding.ts');
+const TEST_ADDON_TS = path.join(__dirname, 'support', 'test-addon.d.ts');
 
-/** The members of `export interface name { ... }` in lib/binding.ts: { name: 'function' | 'value' }. */
-function declaredMembers(name) {
-  const match = new RegExp(`export interface ${name} \\{\\n([\\s\\S]*?)\\n\\}`).exec(bindingSource);
-  if (match === null) throw new Error(`lib/binding.ts declares no interface ${name}`);
+/** The members of `export interface name { ... }` in `file`: { name: 'function' | 'value' }. */
+function declaredMembers(name, file = BINDING_TS) {
+  const match = new RegExp(`export interface ${name} \\{\\n([\\s\\S]*?)\\n\\}`).exec(fs.readFileSync(file, 'utf8'));
+  if (match === null) throw new Error(`${file} declares no interface ${name}`);
   const members = {};
   // Members sit two spaces in; deeper lines are doc comments or continued signatures.
   for (const [, member, punctuation] of match[1].matchAll(/^ {2}(?:readonly )?(\w+)([(:])/gm)) {
@@ -37,6 +42,15 @@ const runtimeShape = (object) =>
 
 test('every runtime export of the addon is declared in lib/binding.ts, as a function or a value, and vice versa', () => {
   expect(runtimeShape(binding)).toEqual(declaredMembers('NativeBinding'));
+});
+
+test('the test build exports the release exports plus exactly those test/support/test-addon.d.ts declares', () => {
+  const testOnly = declaredMembers('NativeTestExports', TEST_ADDON_TS);
+  expect(Object.keys(testOnly).length).toBeGreaterThan(10);
+  // None of them is in the release build, and the release declares none of them.
+  expect(Object.keys(testOnly).filter((name) => name in binding || name in declaredMembers('NativeBinding'))).toEqual([]);
+  expect(runtimeShape(testBinding)).toEqual({ ...declaredMembers('NativeBinding'), ...testOnly });
+  expect(runtimeShape(testBinding.layout)).toEqual(declaredMembers('NativeLayout'));
 });
 
 test('the layout object has exactly the fields NativeLayout declares', () => {
@@ -75,8 +89,10 @@ test('every export lib/ uses exists, and every layout field it reads', () => {
   expect([...usedLayout].filter((name) => !(name in binding.layout))).toEqual([]);
 });
 
-test('every native export the API table names exists and is a function', () => {
+test('every native export the API table names exists in the test build and is a function', () => {
+  // The table names the C++ core's counterpart of each method; those lib/ does not call (its JS fast
+  // paths do the work) are in the test build only, for test/core-vs-fast-paths.test.js.
   const named = Object.values(SURFACE).flatMap((members) => members.filter((member) => member.native).map((member) => member.native));
   expect(named.length).toBeGreaterThan(20);
-  expect(named.filter((name) => typeof binding[name] !== 'function')).toEqual([]);
+  expect(named.filter((name) => typeof testBinding[name] !== 'function')).toEqual([]);
 });

@@ -6,12 +6,10 @@
 // the two states (status, permits, queued, sleepers, workers, partition, statistics) must be equal
 // after every step. The contract model (differential.test.js) checks both against the spec; this
 // test catches a fast path that drifts from the core where the model is silent.
-const path = require('node:path');
 const fc = require('fast-check');
+const native = require('./support/test-addon'); // the C++ core's own operations (the test build)
 const { WorkerWaker } = require('..');
 
-// The same .node the package loads (build/Release, or a prebuild under PREBUILDS_ONLY=1).
-const native = require('node-gyp-build')(path.join(__dirname, '..'));
 const MAX_PERMITS = native.layout.maxPermits;
 
 /** One side: a state and the signal words and leaves its operations read. */

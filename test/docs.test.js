@@ -23,6 +23,7 @@ const run = promisify(execFile);
 // Children see a user's environment: none of the npm_* variables of the `npm test` running us.
 const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('npm_')));
 delete env.NODE_OPTIONS;
+delete env.WORKER_WAKER_TEST_BUILD; // the release addon, as a user has it
 
 const { examples, skipped } = collect();
 let scratch;

@@ -35,6 +35,7 @@ const testPrebuiltOnly = Boolean(process.env.PREBUILDS_ONLY);
 const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('npm_')));
 delete baseEnv.PREBUILDS_ONLY;
 delete baseEnv.LIBC; // node-gyp-build's libc override: tests that need it set it
+delete baseEnv.WORKER_WAKER_TEST_BUILD; // a user's package has the release addon only
 
 /** Runs a command to completion (bounded) and returns its stdout; a failure shows its output. */
 function run(file, args, { cwd, env = {}, timeout = 120_000 }) {
@@ -58,6 +59,22 @@ const HOST_PREBUILD = (() => {
   const libc = process.platform !== 'linux' ? '' : glibc ? '.glibc' : '.musl';
   return `prebuilds/${process.platform}-${process.arch}/${NAME}${libc}.node`;
 })();
+
+// The test build's extra exports, as test/support/test-addon.d.ts declares them.
+const TEST_ONLY = [...fs.readFileSync(path.join(__dirname, 'support', 'test-addon.d.ts'), 'utf8').matchAll(/^ {2}(\w+)\(/gm)].map((m) => m[1]);
+
+/** The test-only names that the .node at `file` exports (loaded in a fresh process: this one may hold it already). */
+function testOnlyExports(file) {
+  const script = 'const addon = { exports: {} }; process.dlopen(addon, process.argv[1]); console.log(JSON.stringify(Object.keys(addon.exports)));';
+  const names = JSON.parse(execFileSync(process.execPath, ['-e', script, file], { encoding: 'utf8', timeout: 30_000 }));
+  return TEST_ONLY.filter((name) => names.includes(name));
+}
+
+test('the release build in build/Release exports none of the test build\'s diagnostics; the test build has them all', () => {
+  expect(TEST_ONLY.length).toBeGreaterThan(10);
+  expect(testOnlyExports(path.join(ROOT, 'build', 'Release', 'worker_waker.node'))).toEqual([]);
+  expect(testOnlyExports(path.join(ROOT, 'build', 'Release', 'worker_waker_test.node'))).toEqual(TEST_ONLY);
+});
 
 describe('the published package', () => {
   let tmp;
@@ -124,7 +141,8 @@ describe('the published package', () => {
       return [`dist/${base}.${m}js`, `dist/${base}.d.${m}ts`];
     });
     const native = fs
-      .readdirSync(path.join(ROOT, 'native'))
+      .readdirSync(path.join(ROOT, 'native'), { recursive: true })
+      .map((file) => file.split(path.sep).join('/'))
       .filter((file) => /\.(cc|h)$/.test(file))
       .map((file) => `native/${file}`);
     const prebuilds = testPrebuiltOnly
@@ -139,7 +157,11 @@ describe('the published package', () => {
     expect(dist).toEqual(expect.arrayContaining(['dist/pool/index.js', 'dist/pool/index.d.mts', 'dist/pool/worker.js']));
     // Everything gyp compiles must ship, or building from source fails for users.
     const gyp = fs.readFileSync(path.join(ROOT, 'binding.gyp'), 'utf8');
-    for (const source of gyp.match(/native\/[\w.-]+\.cc/g)) expect(packedFiles).toContain(source);
+    for (const source of gyp.match(/native\/[\w./-]+\.cc/g)) expect(packedFiles).toContain(source);
+  });
+
+  test('the prebuild in the tarball exports none of the test build\'s diagnostics', () => {
+    expect(testOnlyExports(path.join(installed, HOST_PREBUILD))).toEqual([]);
   });
 
   test('the shipped JavaScript points to no source map (neither the maps nor lib/ ship)', () => {
@@ -259,6 +281,9 @@ describe('the published package', () => {
       const out = npm(['exec', '--', 'worker-waker-build'], { cwd: consumer, timeout: 240_000 });
       expect(out).toContain('worker-waker-build: building in');
       expect(fs.existsSync(path.join(installed, 'build', 'Release', 'worker_waker.node'))).toBe(true);
+      // The shipped binding.gyp builds the release addon only.
+      expect(fs.readdirSync(path.join(installed, 'build', 'Release')).filter((file) => file.endsWith('.node'))).toEqual(['worker_waker.node']);
+      expect(testOnlyExports(path.join(installed, 'build', 'Release', 'worker_waker.node'))).toEqual([]);
       const result = lastJsonLine(node([path.join(consumer, 'main.cjs')], { cwd: consumer, timeout: 30_000 }));
       expect(result).toMatchObject({ exitCode: 0, woken: true, permitsLeft: 0, binary: path.join('build', 'Release', 'worker_waker.node') });
     } finally {

@@ -1,15 +1,17 @@
 'use strict';
 // Single-thread semantics of every WorkerWaker method, from docs/contract.md, including the
 // places where we differ from the Rust original.
+// The test build first: the diagnostics below (queued, notifies, waitQueues) count in the lib's copy.
+const native = require('./support/test-addon');
 const { WorkerWaker } = require('..');
 
 const YIELD = 1n << 63n;
 const PARTITION = 1n << 62n;
 const CAP = 2 ** 31 - 1; // the permit cap
 
-// The permit counter is a 32-bit cell of the state (native/waker_core.h); its index in a
+// The permit counter is a 32-bit cell of the state (native/core/waker_core.h); its index in a
 // Uint32Array over the buffer is part of the exported layout.
-const { layout } = require('../dist/binding').native;
+const { layout } = native;
 const permitCell = (waker) => Atomics.load(new Uint32Array(waker.buffer), layout.permitsCell);
 const setPermitCell = (waker, value) => Atomics.store(new Uint32Array(waker.buffer), layout.permitsCell, value);
 
@@ -227,7 +229,6 @@ describe('permits', () => {
   });
 
   test('release and marks make no system call when nobody is queued', () => {
-    const { native } = require('../dist/binding');
     const waker = new WorkerWaker();
     const state = new BigUint64Array(waker.buffer);
     waker.registerSleeper(); // a registered sleeper is not queued: nothing to notify

@@ -4,8 +4,8 @@
 const path = require('node:path');
 const { Worker } = require('node:worker_threads');
 const { execFile } = require('node:child_process');
+const native = require('./support/test-addon'); // first: setSpinEnabled acts on the lib's copy
 const { WorkerWaker } = require('..');
-const { native } = require('../dist/binding');
 
 // Notifications issued by releases on this waker so far: each one is a system call.
 const notifies = (waker) => native.notifies(new BigUint64Array(waker.buffer));
@@ -153,7 +153,7 @@ describe('spinning before parking', () => {
       execFile(process.execPath, ['-e', script], { timeout: 15000, env: { ...process.env, ...env }, cwd: __dirname },
         (error, out) => (error ? reject(error) : resolve(out)));
     });
-  const probe = "process.stdout.write(String(require('../dist/binding').native.setSpinEnabled(true)))";
+  const probe = "process.stdout.write(String(require('./support/test-addon').setSpinEnabled(true)))";
 
   test('is on by default and off with WORKER_WAKER_SPIN=0', async () => {
     expect(await runChild(probe, { WORKER_WAKER_SPIN: '' })).toBe('true');

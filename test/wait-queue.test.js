@@ -1,5 +1,5 @@
 'use strict';
-// The wait queue (native/wait_queue.h, docs/design-wait-queue.md) against the ways a thread can
+// The wait queue (native/core/wait_queue.h, docs/design-wait-queue.md) against the ways a thread can
 // die, stall or scribble while it waits: each scenario runs in a child process
 // (fixtures/wait-queue-child.js) with a kill timer, so a hang fails fast, and checks exact
 // permit conservation.
@@ -22,7 +22,7 @@ async function report(scenario, rounds, timeoutMs) {
   return JSON.parse(result.stdout);
 }
 
-// Grants handed to JS per dispatch (kBatch in native/async_binding.cc): a thread terminated
+// Grants handed to JS per dispatch (kBatch in native/node/async_binding.cc): a thread terminated
 // mid-hand-out may have resolved at most this many promises whose continuations never ran.
 const BATCH = require('../dist/binding').native.asyncBatch;
 

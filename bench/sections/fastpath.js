@@ -105,7 +105,8 @@ function compile(id, statement, layout) {
 
 function cases() {
   const { WorkerWaker } = require(ROOT);
-  const { native } = require(`${ROOT}/dist/binding.js`);
+  // The C++ core's own operations: the test build (npm run build makes it; the release has none).
+  const native = require(`${ROOT}/build/Release/worker_waker_test.node`);
   const { layout } = native;
   const stateOf = () => {
     const waker = new WorkerWaker();

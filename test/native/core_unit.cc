@@ -16,7 +16,7 @@
 #include <functional>
 #include <thread>
 
-#include "../../native/waker_core.h"
+#include "waker_core.h"
 #include "test_hooks.h"
 
 namespace ww = worker_waker;

@@ -1,4 +1,4 @@
-// The command line shared by the native stress drivers (stress.cc, async_stress.cc):
+// The command line shared by the native stress drivers (stress.cc, wait_queue_stress.cc):
 //   [--seconds S] [--seed N] [--only NAME]
 // S is the run's time budget, N the random seed (default: the clock, printed so that a failing
 // run can be repeated), NAME one scenario to run alone.

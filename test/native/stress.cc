@@ -26,8 +26,8 @@
 #include <thread>
 #include <vector>
 
-#include "../../native/wait_queue.h"
-#include "../../native/waker_core.h"
+#include "wait_queue.h"
+#include "waker_core.h"
 #include "driver_args.h"
 #include "test_hooks.h"
 

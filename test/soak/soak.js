@@ -27,8 +27,8 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { Worker } = require('node:worker_threads');
+const native = require('../support/test-addon'); // first: waitQueues counts in the lib's copy
 const { WorkerWaker, SignalWords } = require('../..');
-const { native } = require('../../dist/binding');
 const { Counter, COUNTERS, RUN, PAUSE, STOP, HOT, RANDOM_QUEUES, heapAfterGc } = require('./soak-shared');
 
 const HOT_SHARE = 0.5; // of each interval

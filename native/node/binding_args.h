@@ -7,7 +7,7 @@
 
 #include <cstddef>
 
-#include "waker_core.h"
+#include "../core/waker_core.h"
 
 namespace worker_waker {
 

@@ -1,5 +1,5 @@
 // Node-API glue of acquireAsync: one Host per environment (JS thread). A host wraps the core's
-// AsyncHost (native/wait_queue.h: the queued calls, the ready grants, their accounting) and one
+// AsyncHost (native/core/wait_queue.h: the queued calls, the ready grants, their accounting) and one
 // thread-safe function, its GrantSink: whichever thread grants a permit to a queued call
 // signals it, and the environment's event loop then hands the ready grants to the JS
 // dispatcher of lib/acquire-async.ts. No thread of ours exists; one signal serves many grants.
@@ -30,7 +30,7 @@
 #include <vector>
 
 #include "binding_args.h"
-#include "wait_queue.h"
+#include "../core/wait_queue.h"
 
 namespace worker_waker {
 namespace {
@@ -290,6 +290,8 @@ Napi::Value AsyncPoll(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+#if defined(WORKER_WAKER_TEST_EXPORTS)
+// The test build's diagnostics (binding.gyp, target worker_waker_test).
 // asyncPending(): calls of this thread neither delivered nor cancelled (leak tests).
 Napi::Value AsyncPending(const Napi::CallbackInfo& info) {
   Host* host = Host::Of(info.Env());
@@ -302,6 +304,7 @@ Napi::Value AsyncCancelsGivingBackGrant(const Napi::CallbackInfo& info) {
   Host* host = Host::Of(info.Env());
   return Napi::Number::New(info.Env(), host == nullptr ? 0 : static_cast<double>(host->core().CancelsGivingBack()));
 }
+#endif  // WORKER_WAKER_TEST_EXPORTS
 
 }  // namespace
 
@@ -312,9 +315,11 @@ void InitAsyncExports(Napi::Env env, Napi::Object exports) {
   exports.Set("asyncCancel", Napi::Function::New(env, AsyncCancel, "asyncCancel"));
   exports.Set("asyncRef", Napi::Function::New(env, AsyncRef, "asyncRef"));
   exports.Set("asyncPoll", Napi::Function::New(env, AsyncPoll, "asyncPoll"));
+#if defined(WORKER_WAKER_TEST_EXPORTS)
   exports.Set("asyncPending", Napi::Function::New(env, AsyncPending, "asyncPending"));
   exports.Set("asyncCancelsGivingBackGrant",
               Napi::Function::New(env, AsyncCancelsGivingBackGrant, "asyncCancelsGivingBackGrant"));
+#endif
 }
 
 }  // namespace worker_waker

@@ -10,7 +10,7 @@
 // anyone waits is remembered, so no wakeup is lost.
 //
 // Waiting: Acquire (and acquireAsync) that find no permit join the state's FIFO wait queue
-// (native/wait_queue.h), and a release hands its permits to the oldest waiters directly.
+// (native/core/wait_queue.h), and a release hands its permits to the oldest waiters directly.
 //
 // Memory ordering: everything a thread wrote before Release() (or before a Mark* that added a
 // permit) is visible to the thread whose TryAcquire/Acquire takes that permit: either both sides

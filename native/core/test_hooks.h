@@ -1,7 +1,8 @@
-// Test-only seams into the core, for the native stress driver (stress.cc).
+// Test-only seams into the core, for the native drivers under test/native/.
 //
-// native/test_seams.h includes this file only when WORKER_WAKER_TEST_HOOKS is defined, which
-// the addon build never does: there the seams compile to nothing and the code is unchanged.
+// test_seams.h includes this file only when WORKER_WAKER_TEST_HOOKS is defined, which the addon
+// builds (release and test) never do: there the seams compile to nothing and the code is
+// unchanged. It lives beside the core so that the core never includes a header from test/.
 // The driver sets the hooks before it starts any thread and resets them after joining them
 // all, so reading them without synchronisation is race-free (thread start/join order it).
 #pragma once
@@ -9,7 +10,7 @@
 #include <atomic>
 #include <chrono>
 
-#include "../../native/waker_core.h"
+#include "waker_core.h"
 
 namespace worker_waker {
 namespace test_hooks {

@@ -11,8 +11,8 @@
 
 #include "async_binding.h"
 #include "binding_args.h"
-#include "wait_queue.h"
-#include "waker_core.h"
+#include "../core/wait_queue.h"
+#include "../core/waker_core.h"
 
 namespace worker_waker {
 namespace {
@@ -116,8 +116,6 @@ Napi::Value IsState(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), words != nullptr && Waker::IsFormatted(words));
 }
 
-Napi::Value Status(const Napi::CallbackInfo& info) { return BigUint(info.Env(), StateArg(info).Status()); }
-Napi::Value Summary(const Napi::CallbackInfo& info) { return BigUint(info.Env(), StateArg(info).Summary()); }
 void MarkYield(const Napi::CallbackInfo& info) { StateArg(info).MarkYield(); }
 void TryUnmarkYield(const Napi::CallbackInfo& info) { StateArg(info).TryUnmarkYield(); }
 void MarkTasks(const Napi::CallbackInfo& info) { StateArg(info).MarkTasks(); }
@@ -164,10 +162,6 @@ Napi::Value SummarySelect(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), found);
 }
 
-Napi::Value TryAcquire(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), StateArg(info).TryAcquire());
-}
-
 // Parks the calling JS thread. Returns true when a permit was taken, false on timeout; when the
 // thread's environment is being torn down it returns false at once without taking a permit
 // (no JS runs after it anyway).
@@ -200,35 +194,14 @@ Napi::Value AcquireTimeout(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), acquired);
 }
 
-// Returns false (and changes nothing) when permits would pass kMaxPermits (2^31 - 1); the
-// TypeScript layer's own release (a JS fast path) throws a RangeError made in the caller's realm.
-Napi::Value Release(const Napi::CallbackInfo& info) {
-  Waker waker = StateArg(info);
-  uint64_t n = IndexArg(info, 1, "n", kMaxSafeInteger);
-  return Napi::Boolean::New(info.Env(), waker.Release(n));
-}
-
 // The JS fast path of release() adds permits with Atomics and calls this only when it then sees
 // waiters queued (the queued cell is not 0): hands the cell's permits to the oldest waiters.
 void Dispatch(const Napi::CallbackInfo& info) { StateArg(info).Dispatch(); }
 
-// Process-wide switch for spinning before parking (benchmarks; WORKER_WAKER_SPIN=0 at start-up).
-Napi::Value SetSpinEnabled(const Napi::CallbackInfo& info) {
-  if (!info[0].IsBoolean()) ThrowType(info.Env(), "The \"enabled\" argument must be of type boolean");
-  bool before = SpinEnabled();
-  worker_waker::SetSpinEnabled(info[0].As<Napi::Boolean>().Value());
-  return Napi::Boolean::New(info.Env(), before);
-}
-
-Napi::Value Permits(const Napi::CallbackInfo& info) { return Num(info.Env(), StateArg(info).Permits()); }
-Napi::Value Sleepers(const Napi::CallbackInfo& info) { return Num(info.Env(), StateArg(info).Sleepers()); }
-Napi::Value Queued(const Napi::CallbackInfo& info) { return Num(info.Env(), StateArg(info).Queued()); }
-Napi::Value Notifies(const Napi::CallbackInfo& info) { return Num(info.Env(), StateArg(info).Notifies()); }
 void RegisterSleeper(const Napi::CallbackInfo& info) { StateArg(info).RegisterSleeper(); }
 void UnregisterSleeper(const Napi::CallbackInfo& info) { StateArg(info).UnregisterSleeper(); }
 Napi::Value RegisterWorker(const Napi::CallbackInfo& info) { return Num(info.Env(), StateArg(info).RegisterWorker()); }
 Napi::Value UnregisterWorker(const Napi::CallbackInfo& info) { return Num(info.Env(), StateArg(info).UnregisterWorker()); }
-Napi::Value WorkerCount(const Napi::CallbackInfo& info) { return Num(info.Env(), StateArg(info).WorkerCount()); }
 
 Napi::Value SyncPartitionSummary(const Napi::CallbackInfo& info) {
   Waker waker = StateArg(info);
@@ -244,17 +217,8 @@ Napi::Value SyncPartitionSummary(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), waker.SyncPartitionSummary(leaves + start, end - start));
 }
 
-Napi::Value PartitionSummary(const Napi::CallbackInfo& info) {
-  return BigUint(info.Env(), StateArg(info).PartitionSummary());
-}
-
 unsigned LeafArg(const Napi::CallbackInfo& info) {
   return static_cast<unsigned>(IndexArg(info, 1, "localLeafIdx", 63));
-}
-
-Napi::Value PartitionLeafHasWork(const Napi::CallbackInfo& info) {
-  Waker waker = StateArg(info);
-  return Napi::Boolean::New(info.Env(), waker.PartitionLeafHasWork(LeafArg(info)));
 }
 
 Napi::Value MarkPartitionLeafActive(const Napi::CallbackInfo& info) {
@@ -267,22 +231,90 @@ void ClearPartitionLeaf(const Napi::CallbackInfo& info) {
   waker.ClearPartitionLeaf(LeafArg(info));
 }
 
+struct Entry {
+  const char* name;
+  Napi::Function::Callback callback;
+};
+
+template <size_t N>
+void SetFunctions(Napi::Env env, Napi::Object exports, const Entry (&entries)[N]) {
+  for (const Entry& entry : entries) {
+    exports.Set(entry.name, Napi::Function::New(env, entry.callback, entry.name));
+  }
+}
+
+#if defined(WORKER_WAKER_TEST_EXPORTS)
+// The test build's extra exports (binding.gyp, target worker_waker_test): the C++ core's own reads
+// and operations that lib/ does its own way (JS fast paths), for the differential tests, and
+// diagnostics. The release binary has none of them (test/package.test.js checks).
+Napi::Value Status(const Napi::CallbackInfo& info) { return BigUint(info.Env(), StateArg(info).Status()); }
+Napi::Value Summary(const Napi::CallbackInfo& info) { return BigUint(info.Env(), StateArg(info).Summary()); }
+
+Napi::Value TryAcquire(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), StateArg(info).TryAcquire());
+}
+
+// Returns false (and changes nothing) when permits would pass kMaxPermits (2^31 - 1); the
+// TypeScript layer's own release (a JS fast path) throws a RangeError made in the caller's realm.
+Napi::Value Release(const Napi::CallbackInfo& info) {
+  Waker waker = StateArg(info);
+  uint64_t n = IndexArg(info, 1, "n", kMaxSafeInteger);
+  return Napi::Boolean::New(info.Env(), waker.Release(n));
+}
+
+// Process-wide switch for spinning before parking (benchmarks; WORKER_WAKER_SPIN=0 at start-up).
+Napi::Value SetSpinEnabled(const Napi::CallbackInfo& info) {
+  if (!info[0].IsBoolean()) ThrowType(info.Env(), "The \"enabled\" argument must be of type boolean");
+  bool before = SpinEnabled();
+  worker_waker::SetSpinEnabled(info[0].As<Napi::Boolean>().Value());
+  return Napi::Boolean::New(info.Env(), before);
+}
+
+Napi::Value Permits(const Napi::CallbackInfo& info) { return Num(info.Env(), StateArg(info).Permits()); }
+Napi::Value Sleepers(const Napi::CallbackInfo& info) { return Num(info.Env(), StateArg(info).Sleepers()); }
+Napi::Value Queued(const Napi::CallbackInfo& info) { return Num(info.Env(), StateArg(info).Queued()); }
+Napi::Value Notifies(const Napi::CallbackInfo& info) { return Num(info.Env(), StateArg(info).Notifies()); }
+Napi::Value WorkerCount(const Napi::CallbackInfo& info) { return Num(info.Env(), StateArg(info).WorkerCount()); }
+
+Napi::Value PartitionSummary(const Napi::CallbackInfo& info) {
+  return BigUint(info.Env(), StateArg(info).PartitionSummary());
+}
+
+Napi::Value PartitionLeafHasWork(const Napi::CallbackInfo& info) {
+  Waker waker = StateArg(info);
+  return Napi::Boolean::New(info.Env(), waker.PartitionLeafHasWork(LeafArg(info)));
+}
+
 Napi::Value WaitQueues(const Napi::CallbackInfo& info) {
   return Num(info.Env(), wait_queue::QueueCount());
 }
 
-Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  struct Entry {
-    const char* name;
-    Napi::Function::Callback callback;
+void InitTestExports(Napi::Env env, Napi::Object exports) {
+  const Entry entries[] = {
+      {"status", Status},
+      {"summary", Summary},
+      {"tryAcquire", TryAcquire},
+      {"release", Release},
+      {"setSpinEnabled", SetSpinEnabled},
+      {"permits", Permits},
+      {"sleepers", Sleepers},
+      {"queued", Queued},
+      {"notifies", Notifies},
+      {"workerCount", WorkerCount},
+      {"partitionSummary", PartitionSummary},
+      {"partitionLeafHasWork", PartitionLeafHasWork},
+      {"waitQueues", WaitQueues},
   };
+  SetFunctions(env, exports, entries);
+}
+#endif  // WORKER_WAKER_TEST_EXPORTS
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // Void functions are wrapped to return undefined.
 #define WW_VOID(fn) [](const Napi::CallbackInfo& info) -> Napi::Value { fn(info); return info.Env().Undefined(); }
   const Entry entries[] = {
       {"format", WW_VOID(Format)},
       {"isState", IsState},
-      {"status", Status},
-      {"summary", Summary},
       {"markYield", WW_VOID(MarkYield)},
       {"tryUnmarkYield", WW_VOID(TryUnmarkYield)},
       {"markTasks", WW_VOID(MarkTasks)},
@@ -292,32 +324,19 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"tryUnmarkIfEmpty", WW_VOID(TryUnmarkIfEmpty)},
       {"tryUnmark", WW_VOID(TryUnmark)},
       {"summarySelect", SummarySelect},
-      {"tryAcquire", TryAcquire},
       {"acquire", WW_VOID(Acquire)},
       {"acquireTimeout", AcquireTimeout},
-      {"release", Release},
       {"dispatch", WW_VOID(Dispatch)},
-      {"setSpinEnabled", SetSpinEnabled},
-      {"permits", Permits},
-      {"sleepers", Sleepers},
-      {"queued", Queued},
-      {"notifies", Notifies},
       {"registerSleeper", WW_VOID(RegisterSleeper)},
       {"unregisterSleeper", WW_VOID(UnregisterSleeper)},
       {"registerWorker", RegisterWorker},
       {"unregisterWorker", UnregisterWorker},
-      {"workerCount", WorkerCount},
       {"syncPartitionSummary", SyncPartitionSummary},
-      {"partitionSummary", PartitionSummary},
-      {"partitionLeafHasWork", PartitionLeafHasWork},
       {"markPartitionLeafActive", MarkPartitionLeafActive},
       {"clearPartitionLeaf", WW_VOID(ClearPartitionLeaf)},
-      {"waitQueues", WaitQueues},
   };
 #undef WW_VOID
-  for (const Entry& entry : entries) {
-    exports.Set(entry.name, Napi::Function::New(env, entry.callback, entry.name));
-  }
+  SetFunctions(env, exports, entries);
   Napi::Object layout = Napi::Object::New(env);
   layout.Set("stateWords", Num(env, kStateWords));
   layout.Set("stateBytes", Num(env, kStateBytes));
@@ -336,7 +355,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   layout.Set("yieldBit", Num(env, kYieldBit));
   layout.Set("header", BigUint(env, kHeader));
   exports.Set("layout", layout);
-  InitAsyncExports(env, exports);  // acquireAsync: native/async_binding.cc
+  InitAsyncExports(env, exports);  // acquireAsync: native/node/async_binding.cc
+#if defined(WORKER_WAKER_TEST_EXPORTS)
+  InitTestExports(env, exports);
+#endif
   return exports;
 }
 

@@ -1,6 +1,7 @@
 // Test seams of the core (waker_core.cc, wait_queue.cc). The addon build never defines
 // WORKER_WAKER_TEST_HOOKS: there the seams compile to nothing and the code is unchanged. With it,
-// the native stress driver (test/native/test_hooks.h) widens racy windows and counts spins.
+// the native drivers (test/native/) set the hooks that test_hooks.h declares: they widen racy
+// windows and count spins.
 #pragma once
 
 #if defined(WORKER_WAKER_TEST_HOOKS)
