@@ -7,6 +7,7 @@
 #
 #   scripts/bullseye.sh root             make the root if it is missing; print its path
 #   scripts/bullseye.sh prebuild ARCH    build prebuilds/linux-ARCH/worker-waker.glibc.node (x64, arm64)
+#   scripts/bullseye.sh testbuild ARCH FILE   build the test addon (worker_waker_test.node) for ARCH into FILE
 #
 # The root is cached in $WORKER_WAKER_CACHE (default .dev/, git-ignored) and made once (about a minute
 # and 1.4 GB); it needs root (chroot) and Debian's package servers. The same root holds the arm64 glibc
@@ -52,8 +53,8 @@ make_root() {
   mv "$tmp" "$root"
 }
 
-prebuild() { # prebuild ARCH
-  local arch="$1" env=()
+prebuild() { # prebuild ARCH [DEST]: with DEST, the test build (worker_waker_test.node) goes there
+  local arch="$1" dest="${2:-}" env=()
   case "$host:$arch" in
     x64:x64 | arm64:arm64) ;;
     x64:arm64) env=(CC=aarch64-linux-gnu-gcc CXX=aarch64-linux-gnu-g++ LINK=aarch64-linux-gnu-g++
@@ -70,16 +71,27 @@ prebuild() { # prebuild ARCH
   cp scripts/prebuildify.js scripts/check-prebuilds.js "$work/scripts/"
   modules="$(readlink -f node_modules)"
   cp -al "$modules" "$work/node_modules" 2> /dev/null || cp -a "$modules" "$work/node_modules"
-  chroot "$root" /usr/bin/env -i PATH=/opt/node/bin:/usr/bin:/bin HOME=/tmp \
-    npm_config_nodedir=/opt/node PREBUILD_ARCH="$arch" "${env[@]}" \
-    sh -c 'cd /work && node scripts/prebuildify.js' >&2
-  mkdir -p "prebuilds/linux-$arch"
-  cp "$work/prebuilds/linux-$arch/"*.glibc.node "prebuilds/linux-$arch/"
+  if [ -n "$dest" ]; then
+    # The test build of the addon (binding.gyp's worker_waker_test target: the release code plus
+    # diagnostics), for running this package's own tests on ARCH.
+    chroot "$root" /usr/bin/env -i PATH=/opt/node/bin:/usr/bin:/bin HOME=/tmp \
+      npm_config_nodedir=/opt/node "${env[@]}" \
+      sh -c "cd /work && node node_modules/node-gyp/bin/node-gyp.js rebuild --arch=$arch -- -Dworker_waker_test=1" >&2
+    mkdir -p "$(dirname "$dest")"
+    cp "$work/build/Release/worker_waker_test.node" "$dest"
+  else
+    chroot "$root" /usr/bin/env -i PATH=/opt/node/bin:/usr/bin:/bin HOME=/tmp \
+      npm_config_nodedir=/opt/node PREBUILD_ARCH="$arch" "${env[@]}" \
+      sh -c 'cd /work && node scripts/prebuildify.js' >&2
+    mkdir -p "prebuilds/linux-$arch"
+    cp "$work/prebuilds/linux-$arch/"*.glibc.node "prebuilds/linux-$arch/"
+  fi
   rm -rf "$work"
 }
 
 case "${1:-}" in
   root) make_root; echo "$root" ;;
   prebuild) prebuild "${2:?arch}" ;;
-  *) echo "usage: scripts/bullseye.sh root | prebuild x64|arm64" >&2; exit 2 ;;
+  testbuild) prebuild "${2:?arch}" "${3:?destination file}" ;;
+  *) echo "usage: scripts/bullseye.sh root | prebuild x64|arm64 | testbuild x64|arm64 FILE" >&2; exit 2 ;;
 esac

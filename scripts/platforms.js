@@ -403,6 +403,8 @@ createLinter().then((lint) => {
       };
       const arch = sh(node, ['-p', 'process.arch'], { env }).out.trim();
       if (arch !== 'arm64') throw new Error(`the arm64 Node did not run (got "${arch}")`);
+      // The suites load the test build of the addon (test/support/global-setup.js): an arm64 one.
+      must('bash', [path.join(ROOT, 'scripts', 'bullseye.sh'), 'testbuild', 'arm64', path.join(stage, 'build', 'Release', 'worker_waker_test.node')], { env: { WORKER_WAKER_CACHE: CACHE } });
       const jest = (files, args = []) => {
         const result = sh(node, ['node_modules/jest/bin/jest.js', '--ci', '--runInBand', ...args, ...files], { cwd: stage, env, timeout: 1_200_000 });
         const summary = (/^Tests:.*$/m.exec(result.out)?.[0] ?? '').replace(/^Tests:\s*/, '');
