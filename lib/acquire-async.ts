@@ -1,12 +1,12 @@
 // acquireAsync: an event loop (a server's main thread) waits for permits that other threads
 // release. A call that finds no permit joins the waker's FIFO wait queue in the addon
-// (native/wait_queue.h) beside blocked acquire() callers; whichever thread releases hands the
+// (native/core/wait_queue.h) beside blocked acquire() callers; whichever thread releases hands the
 // permit to it and signals this thread's event loop, which runs dispatch() below. This module
 // keeps the pending calls of this thread by id, makes the Promises and Errors (here, in the
 // caller's realm, never in the addon), runs the timeouts, follows the AbortSignals and runs the
 // safety-net poll.
 //
-// Accounting, shared with the addon (the invariant is in native/wait_queue.h): a grant is
+// Accounting, shared with the addon (the invariant is in native/core/wait_queue.h): a grant is
 // handed to this thread in dispatch(ids), which counts in progress[0] how many calls it has
 // resolved; the addon gives back every grant past that count. A call that times out or is
 // aborted tells the addon (asyncCancel), which takes it out of the queue or, when its grant is
@@ -132,7 +132,7 @@ const batchIds = new Float64Array(native.asyncBatch);
 /** This module's dispatcher index in the addon (asyncInit), once registered. */
 let dispatcherIndex = -1;
 
-// The safety net's poll (native/wait_queue.h): while calls are pending, a timer asks the addon
+// The safety net's poll (native/core/wait_queue.h): while calls are pending, a timer asks the addon
 // to hand over permits that reached the cell without a dispatch (a release through a second
 // copy of the addon, a scribbled queued cell). Its period doubles from POLL_MIN_MS to
 // POLL_MAX_MS, so that a permit stranded that way waits at most POLL_MAX_MS, while 10,000 pending

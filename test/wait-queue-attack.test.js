@@ -1,5 +1,5 @@
 'use strict';
-// Attacks on the wait queue (native/wait_queue.h, docs/design-wait-queue.md) beyond
+// Attacks on the wait queue (native/core/wait_queue.h, docs/design-wait-queue.md) beyond
 // test/wait-queue.test.js: hostile memory with exact conservation, exits and terminations racing
 // grants and cancels, two copies of the addon serving both kinds of waiter, garbage-collected
 // wakers, and the whole process stopped. Each scenario runs in a child process

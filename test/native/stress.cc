@@ -1,5 +1,5 @@
-// Native stress driver for the WorkerWaker core (no Node): hammers native/waker_core.* and
-// native/wait_queue.* from several std::threads and checks what must hold once they settle.
+// Native stress driver for the WorkerWaker core (no Node): hammers native/core/waker_core.* and
+// native/core/wait_queue.* from several std::threads and checks what must hold once they settle.
 // Built and run under ThreadSanitizer and under AddressSanitizer + UBSan by
 // scripts/test-native.sh (`npm run test:native`); exits 1 on the first broken invariant.
 //

@@ -1,4 +1,4 @@
-// Native stress driver for the wait queue (native/wait_queue.*) without Node: blocked waiters
+// Native stress driver for the wait queue (native/core/wait_queue.*) without Node: blocked waiters
 // (Waker::Acquire on std::threads) and async waiters (an AsyncHost driven by a fake "JS thread"
 // that plays lib/acquire-async.ts and the thread-safe function) in one FIFO, raced by releases,
 // 0->1 edges, non-queued takers, cancels (timeouts and aborts), deliveries cut short (a thread
