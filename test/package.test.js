@@ -55,7 +55,10 @@ const lastJsonLine = (stdout) => JSON.parse(stdout.trim().split('\n').pop());
 
 /** The prebuild this machine loads, as prebuildify names it. */
 const HOST_PREBUILD = (() => {
-  const glibc = process.platform === 'linux' && process.report.getReport().header.glibcVersionRuntime;
+  // Asked of a fresh process: getReport() waits for every worker thread of this one to answer, and
+  // Jest runs other test files in this process first (one of their workers may still be stopping).
+  const glibc = process.platform === 'linux' &&
+    execFileSync(process.execPath, ['-p', 'process.report.getReport().header.glibcVersionRuntime ?? ""'], { encoding: 'utf8' }).trim();
   const libc = process.platform !== 'linux' ? '' : glibc ? '.glibc' : '.musl';
   return `prebuilds/${process.platform}-${process.arch}/${NAME}${libc}.node`;
 })();
