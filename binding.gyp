@@ -3,8 +3,9 @@
 # it back to the package root before it builds, so every path here is relative to the package root.
 {
   "variables": {
-    # 1 adds the test build (npm run build:native): the same sources with WORKER_WAKER_TEST_EXPORTS,
-    # which adds the diagnostics the tests read (test/support/test-addon.js). Releases leave it 0.
+    # 1 adds the test build (npm run build:native): the release sources, compiled the same way, plus
+    # native/node/test_exports.cc, the diagnostics the tests read (test/support/test-addon.js).
+    # Releases leave it 0.
     "worker_waker_test%": 0
   },
   "target_defaults": {
@@ -53,7 +54,7 @@
   "conditions": [
     ["worker_waker_test==1", {
       "targets": [
-        { "target_name": "worker_waker_test", "defines": ["WORKER_WAKER_TEST_EXPORTS"] }
+        { "target_name": "worker_waker_test", "sources": ["native/node/test_exports.cc"] }
       ]
     }]
   ]

@@ -145,7 +145,7 @@ void Waker::ClearFlags(uint64_t bits) {
   word(kStatusWord).fetch_and(~bits, std::memory_order_seq_cst);
 }
 
-void Waker::MarkActive(unsigned index) {
+void Waker::MarkActive(SummaryIndex index) {
   // Fast path without any write, the common case of many producers on one word. The load is
   // seq_cst: if it sees the bit still set, that load is ordered before any consumer's clear of
   // the bit, and that consumer's recheck of the signal word then sees this producer's word
@@ -154,7 +154,7 @@ void Waker::MarkActive(unsigned index) {
   SetFlags(Bit(index));
 }
 
-void Waker::TryUnmarkIfEmpty(unsigned bitIndex, const Word& signalWord) {
+void Waker::TryUnmarkIfEmpty(SummaryIndex bitIndex, const Word& signalWord) {
   // The lost-work window this closes (no false negatives):
   //   consumer                          producer
   //   load word == 0
@@ -183,18 +183,27 @@ void Waker::TryUnmarkTasks() {
   if (PartitionSummary() != 0) MarkTasks();
 }
 
-int Waker::SummarySelect(unsigned nearest) const {
+IndexOrNone Waker::SummarySelect(NearestIndex nearest) const {
   uint64_t summary = Summary();
-  if (summary == 0) return -1;
+  if (summary == 0) return std::nullopt;
   // Bits at or below `nearest`; for nearest == 63, 2 << 63 wraps to 0 and 0 - 1 is all ones.
   uint64_t atOrBelow = summary & ((uint64_t{2} << nearest) - 1);
   uint64_t atOrAbove = summary & ~(Bit(nearest) - 1);
   int below = atOrBelow != 0 ? 63 - CountLeadingZeros(atOrBelow) : -1;
   int above = atOrAbove != 0 ? CountTrailingZeros(atOrAbove) : -1;
-  if (below < 0) return above;
-  if (above < 0) return below;
-  int target = static_cast<int>(nearest);
-  return target - below <= above - target ? below : above;
+  if (below < 0) return static_cast<unsigned>(above);
+  if (above < 0) return static_cast<unsigned>(below);
+  int target = static_cast<int>(nearest.value);
+  return static_cast<unsigned>(target - below <= above - target ? below : above);
+}
+
+std::optional<std::chrono::steady_clock::time_point> DeadlineAfter(double ms) {
+  if (!(ms <= kForeverMs)) return std::nullopt;  // Infinity and NaN too
+  // ms * 1e6 <= 1e18: an exact enough double, inside int64, then an integer addition to now()
+  // (the clock counts from boot or so: far below the 9.2e18 ns where int64 ends).
+  std::chrono::nanoseconds wait(static_cast<int64_t>(std::max(ms, 0.0) * 1e6));
+  return std::chrono::steady_clock::now() +
+         std::chrono::duration_cast<std::chrono::steady_clock::duration>(wait);
 }
 
 // ---- permits ------------------------------------------------------------------------------
@@ -373,7 +382,7 @@ bool Waker::SyncPartitionSummary(const Word* leaves, size_t count) {
   return anyWork;
 }
 
-bool Waker::MarkPartitionLeafActive(unsigned leaf) {
+bool Waker::MarkPartitionLeafActive(LeafIndex leaf) {
   // seq_cst: pairs with TryUnmarkTasks' clear-then-recheck of this word.
   uint64_t before = word(kPartitionWord).fetch_or(Bit(leaf), std::memory_order_seq_cst);
   if (before != 0) return false;
@@ -381,7 +390,7 @@ bool Waker::MarkPartitionLeafActive(unsigned leaf) {
   return true;
 }
 
-void Waker::ClearPartitionLeaf(unsigned leaf) {
+void Waker::ClearPartitionLeaf(LeafIndex leaf) {
   uint64_t bit = Bit(leaf);
   uint64_t before = word(kPartitionWord).fetch_and(~bit, std::memory_order_seq_cst);
   if (before == bit) TryUnmarkTasks();  // it was set and it was the last one

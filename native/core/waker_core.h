@@ -28,6 +28,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 
 namespace worker_waker {
 
@@ -84,6 +85,33 @@ constexpr uint32_t kMaxPermits = 0x7fffffff;
 
 constexpr uint64_t Bit(unsigned index) { return uint64_t{1} << index; }
 
+// Argument types that carry their range, stated once here: the binding generates its argument
+// checks from them (native/node/binding_args.h) and its `layout` export tells lib/ their limits.
+// Inside the core they are plain numbers (the conversions are implicit both ways).
+//
+// An integer index in [0, kMax].
+template <typename Tag, unsigned Max>
+struct Index {
+  static constexpr unsigned kMax = Max;
+  constexpr Index(unsigned v) : value(v) {}  // NOLINT: implicit on purpose, see above
+  constexpr operator unsigned() const { return value; }
+  unsigned value;
+};
+using SummaryIndex = Index<struct SummaryIndexTag, kSummaryBitCount - 1>;  // a summary bit: 0-61
+using LeafIndex = Index<struct LeafIndexTag, 63>;  // a leaf of the partition bitmap: 0-63
+using NearestIndex = Index<struct NearestIndexTag, 63>;  // where a search starts: 0-63
+
+// A set of summary bits: a mask below 2^kBits.
+struct SummaryMask {
+  static constexpr unsigned kBits = kSummaryBitCount;
+  constexpr SummaryMask(uint64_t v) : value(v) {}  // NOLINT: implicit on purpose, see above
+  constexpr operator uint64_t() const { return value; }
+  uint64_t value;
+};
+
+// An index, or none (the binding returns undefined for none).
+using IndexOrNone = std::optional<unsigned>;
+
 enum class WaitResult { kAcquired, kTimedOut, kInterrupted };
 
 // Spinning before parking. A wake through the kernel costs 4-50 us; when the releasing thread
@@ -127,6 +155,13 @@ bool SpinEnabled();
 // only 50 times a second.
 constexpr std::chrono::milliseconds kParkSlice{20};
 
+// Timeouts above this many milliseconds (about 31.7 years) wait for ever. It keeps the
+// conversion to the clock's nanoseconds (at most 1e18, inside int64) and the addition to now()
+// far from overflow.
+constexpr double kForeverMs = 1e12;
+// The deadline `ms` (>= 0) milliseconds from now, or none (a wait without end) above kForeverMs.
+std::optional<std::chrono::steady_clock::time_point> DeadlineAfter(double ms);
+
 class Waker {
  public:
   explicit Waker(Word* words) : words_(words) {}
@@ -144,14 +179,13 @@ class Waker {
   void MarkTasks() { SetFlags(kPartitionFlag); }
   void TryUnmarkTasks();
 
-  // index < kSummaryBitCount (checked by the caller).
-  void MarkActive(unsigned index);
-  // mask & ~kSummaryMask == 0 (checked by the caller).
-  void MarkActiveMask(uint64_t mask) { SetFlags(mask); }
-  void TryUnmarkIfEmpty(unsigned bitIndex, const Word& signalWord);
-  void TryUnmark(unsigned bitIndex) { ClearFlags(Bit(bitIndex)); }
-  // The set summary bit nearest to `nearest` (< 64), ties to the lower index; -1 when empty.
-  int SummarySelect(unsigned nearest) const;
+  // Index and mask arguments are in their range (checked by the caller).
+  void MarkActive(SummaryIndex index);
+  void MarkActiveMask(SummaryMask mask) { SetFlags(mask); }
+  void TryUnmarkIfEmpty(SummaryIndex bitIndex, const Word& signalWord);
+  void TryUnmark(SummaryIndex bitIndex) { ClearFlags(Bit(bitIndex)); }
+  // The set summary bit nearest to `nearest`, ties to the lower index; none when empty.
+  IndexOrNone SummarySelect(NearestIndex nearest) const;
 
   bool TryAcquire();
   // Blocks until a permit is taken, `timeout` passes (if given), or `interrupted()` returns
@@ -207,9 +241,9 @@ class Waker {
   uint64_t PartitionSummary() const {
     return word(kPartitionWord).load(std::memory_order_seq_cst);
   }
-  bool PartitionLeafHasWork(unsigned leaf) const { return (PartitionSummary() & Bit(leaf)) != 0; }
-  bool MarkPartitionLeafActive(unsigned leaf);
-  void ClearPartitionLeaf(unsigned leaf);
+  bool PartitionLeafHasWork(LeafIndex leaf) const { return (PartitionSummary() & Bit(leaf)) != 0; }
+  bool MarkPartitionLeafActive(LeafIndex leaf);
+  void ClearPartitionLeaf(LeafIndex leaf);
 
   const void* key() const { return words_; }
 
@@ -229,6 +263,30 @@ class Waker {
 
   Word* words_;
 };
+
+// The operations the addon exports as they are, one line each: X(export name, Waker method,
+// (names of the arguments after the state)). native/node/binding.cc generates each export from
+// the method's signature: an Index argument is a Number checked against its range, a SummaryMask a
+// bigint below 2^62; void returns undefined, bool a boolean, a count (uint64_t, uint32_t) a
+// Number, IndexOrNone a Number or undefined. lib/binding.ts types an export named like a
+// WorkerWaker method from that method (lib/waker.ts). Operations with other arguments have
+// hand-written exports in binding.cc.
+#define WORKER_WAKER_OPERATIONS(X)                               \
+  X(markYield, MarkYield, ())                                    \
+  X(tryUnmarkYield, TryUnmarkYield, ())                          \
+  X(markTasks, MarkTasks, ())                                    \
+  X(tryUnmarkTasks, TryUnmarkTasks, ())                          \
+  X(markActive, MarkActive, ("index"))                           \
+  X(markActiveMask, MarkActiveMask, ("mask"))                    \
+  X(tryUnmark, TryUnmark, ("bitIndex"))                          \
+  X(summarySelect, SummarySelect, ("nearestToIndex"))            \
+  X(dispatch, Dispatch, ())                                      \
+  X(registerSleeper, RegisterSleeper, ())                        \
+  X(unregisterSleeper, UnregisterSleeper, ())                    \
+  X(registerWorker, RegisterWorker, ())                          \
+  X(unregisterWorker, UnregisterWorker, ())                      \
+  X(markPartitionLeafActive, MarkPartitionLeafActive, ("localLeafIdx")) \
+  X(clearPartitionLeaf, ClearPartitionLeaf, ("localLeafIdx"))
 
 // Bit helpers that compile on GCC, Clang and MSVC without C++20 <bit>.
 int CountTrailingZeros(uint64_t x);  // x != 0

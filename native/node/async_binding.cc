@@ -290,23 +290,18 @@ Napi::Value AsyncPoll(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-#if defined(WORKER_WAKER_TEST_EXPORTS)
-// The test build's diagnostics (binding.gyp, target worker_waker_test).
-// asyncPending(): calls of this thread neither delivered nor cancelled (leak tests).
-Napi::Value AsyncPending(const Napi::CallbackInfo& info) {
-  Host* host = Host::Of(info.Env());
-  return Napi::Number::New(info.Env(), host == nullptr ? 0 : static_cast<double>(host->core().Pending()));
-}
-
-// asyncCancelsGivingBackGrant(): cancels on this thread that found their grant already made and
-// gave it back (a statistic for the race tests).
-Napi::Value AsyncCancelsGivingBackGrant(const Napi::CallbackInfo& info) {
-  Host* host = Host::Of(info.Env());
-  return Napi::Number::New(info.Env(), host == nullptr ? 0 : static_cast<double>(host->core().CancelsGivingBack()));
-}
-#endif  // WORKER_WAKER_TEST_EXPORTS
 
 }  // namespace
+
+size_t AsyncPendingCalls(napi_env env) {
+  Host* host = Host::Of(env);
+  return host == nullptr ? 0 : host->core().Pending();
+}
+
+uint64_t AsyncCancelsGivingBack(napi_env env) {
+  Host* host = Host::Of(env);
+  return host == nullptr ? 0 : host->core().CancelsGivingBack();
+}
 
 void InitAsyncExports(Napi::Env env, Napi::Object exports) {
   exports.Set("asyncInit", Napi::Function::New(env, AsyncInit, "asyncInit"));
@@ -315,11 +310,6 @@ void InitAsyncExports(Napi::Env env, Napi::Object exports) {
   exports.Set("asyncCancel", Napi::Function::New(env, AsyncCancel, "asyncCancel"));
   exports.Set("asyncRef", Napi::Function::New(env, AsyncRef, "asyncRef"));
   exports.Set("asyncPoll", Napi::Function::New(env, AsyncPoll, "asyncPoll"));
-#if defined(WORKER_WAKER_TEST_EXPORTS)
-  exports.Set("asyncPending", Napi::Function::New(env, AsyncPending, "asyncPending"));
-  exports.Set("asyncCancelsGivingBackGrant",
-              Napi::Function::New(env, AsyncCancelsGivingBackGrant, "asyncCancelsGivingBackGrant"));
-#endif
 }
 
 }  // namespace worker_waker

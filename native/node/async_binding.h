@@ -3,9 +3,19 @@
 
 #include <napi.h>
 
+#include <cstddef>
+#include <cstdint>
+
 namespace worker_waker {
 
 // Adds the async* exports (asyncInit, asyncAcquire, asyncCancel, ...) to `exports`.
 void InitAsyncExports(Napi::Env env, Napi::Object exports);
+
+// For the test build's diagnostics (native/node/test_exports.cc), on the environment's JS thread:
+// this thread's acquireAsync calls neither delivered nor cancelled (leak tests), and the cancels
+// that found their call already granted and gave the permit back (the race tests check that the
+// race happened).
+size_t AsyncPendingCalls(napi_env env);
+uint64_t AsyncCancelsGivingBack(napi_env env);
 
 }  // namespace worker_waker

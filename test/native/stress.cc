@@ -473,8 +473,9 @@ void SummaryScenario(Clock::duration budget) {
         if (waker.TryAcquire() || AcquireUntil(waker, std::chrono::microseconds(200))) {
           acquired.fetch_add(1);
         }
-        int w = waker.SummarySelect(static_cast<unsigned>(Rand(64)));
-        if (w < 0) continue;
+        ww::IndexOrNone found = waker.SummarySelect(static_cast<unsigned>(Rand(64)));
+        if (!found) continue;
+        unsigned w = *found;
         ww::Word& word = words[w];
         auto unmark = [&] {
           waker.TryUnmarkIfEmpty(static_cast<unsigned>(w), word);
