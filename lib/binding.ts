@@ -1,6 +1,9 @@
-// The one place that loads the compiled addon. `NativeBinding` declares exactly what the release
-// build of native/node/binding.cc exports; everything else in lib/ goes through this typed view.
+// The one place that loads the compiled addon. `NativeBinding` is exactly what the release build
+// of native/node/binding.cc exports; everything else in lib/ goes through this typed view.
 import path = require('node:path');
+
+import type { WORKER_WAKER } from './surface';
+import type { WorkerWaker } from './waker';
 
 /** A BigUint64Array over a SharedArrayBuffer formatted as worker-waker state. */
 export type StateView = BigUint64Array;
@@ -26,32 +29,43 @@ export interface NativeLayout {
   /** The status word's yield flag. */
   readonly yieldBit: number;
   readonly header: bigint;
+  /** The largest summary bit index (summaryBits - 1). */
+  readonly summaryIndexMax: number;
+  /** The largest leaf index of the partition bitmap. */
+  readonly leafIndexMax: number;
+  /** The largest bit index a summary search starts from. */
+  readonly nearestIndexMax: number;
 }
 
-export interface NativeBinding {
+/**
+ * The WorkerWaker methods whose export has their name and is called by lib/ (the API table,
+ * lib/surface.ts: `native` equal to the name, `fastPath` not 'always').
+ */
+export type MethodExportName = SameNamed<(typeof WORKER_WAKER)[number]>;
+type SameNamed<Row> = Row extends { readonly kind: 'method'; readonly name: infer N extends string; readonly native: infer X }
+  ? [X] extends [N]
+    ? Row extends { readonly fastPath: 'always' }
+      ? never
+      : N
+    : never
+  : never;
+
+/** Such an export takes the state, then the method's own arguments, and returns what it returns. */
+export type MethodExports = {
+  readonly [K in MethodExportName]: K extends keyof WorkerWaker
+    ? WorkerWaker[K] extends (...args: infer A) => infer R
+      ? (state: StateView, ...args: A) => R
+      : never
+    : never;
+};
+
+/** The release exports: those of the API table's methods, and these. */
+export interface NativeBinding extends MethodExports {
   readonly layout: NativeLayout;
   format(state: StateView): void;
   isState(state: unknown): boolean;
-  markYield(state: StateView): void;
-  tryUnmarkYield(state: StateView): void;
-  markTasks(state: StateView): void;
-  tryUnmarkTasks(state: StateView): void;
-  markActive(state: StateView, index: number): void;
-  markActiveMask(state: StateView, mask: bigint): void;
-  tryUnmarkIfEmpty(state: StateView, bitIndex: number, words: BigUint64Array, wordIndex: number): void;
-  tryUnmark(state: StateView, bitIndex: number): void;
-  summarySelect(state: StateView, nearestToIndex: number): number | undefined;
-  acquire(state: StateView): void;
-  acquireTimeout(state: StateView, timeoutMs: number): boolean;
   /** Hands permits in the cell to queued waiters (after a JS release saw the queued cell != 0). */
   dispatch(state: StateView): void;
-  registerSleeper(state: StateView): void;
-  unregisterSleeper(state: StateView): void;
-  registerWorker(state: StateView): number;
-  unregisterWorker(state: StateView): number;
-  syncPartitionSummary(state: StateView, start: number, end: number, leafWords: BigUint64Array): boolean;
-  markPartitionLeafActive(state: StateView, localLeafIdx: number): boolean;
-  clearPartitionLeaf(state: StateView, localLeafIdx: number): void;
   /**
    * acquireAsync, native half (native/node/async_binding.cc). Registers a dispatcher on this thread
    * and returns its index: `dispatch(n)` is later called on this thread with the ids of n of
@@ -92,6 +106,9 @@ export const native = (
     ? require(path.join(root, 'build', 'Release', 'worker_waker_test.node'))
     : load(root)
 ) as NativeBinding;
+
+/** The state's layout and the ranges of the index arguments, as the addon states them. */
+export const layout: NativeLayout = (native as { readonly layout: NativeLayout }).layout;
 
 /** node-gyp-build picks build/Release, else the prebuild for this system; else one clear error. */
 function load(root: string): unknown {

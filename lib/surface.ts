@@ -3,7 +3,7 @@
 // export behind it. The classes check their arguments by hand (each check is on a hot path); the
 // tests are generated from this table and hold the classes to it, and a hand-written test holds
 // the table against docs/contract.md and docs/pool.md. Not exported from the package.
-import { native } from './binding';
+import { layout } from './binding';
 import { MAX_THREADS as POOL_THREADS } from './pool/layout';
 
 /** The limit of a range that depends on other arguments, computed from the call's arguments. */
@@ -67,44 +67,55 @@ export interface MemberSpec {
   readonly args: readonly ArgumentSpec[];
   /**
    * The export of the addon that does the work. An export named like the method takes the
-   * method's arguments after the state (the tests call it with the same refused values).
-   * `fastPath`: the method does the work in JS (the same steps on the same words) and calls the
-   * export only for the slow case, or not at all.
+   * method's arguments after the state (the tests call it with the same refused values), and
+   * unless the method's `fastPath` is 'always', lib/binding.ts types it from the method itself.
    */
   readonly native?: string;
-  readonly fastPath?: boolean;
+  /**
+   * The method does the work in JS (the same steps on the same words): 'first' calls the export
+   * for the slow case; 'always' never calls it (the export is the C++ core's counterpart, in the
+   * test build only, for test/core-vs-fast-paths.test.js).
+   */
+  readonly fastPath?: 'first' | 'always';
   /** Returns a Promise; argument errors reject it (a wrong receiver still throws). */
   readonly async?: boolean;
 }
 
 /** Summary bits of the status word (bits 0–61), as the addon states them. */
-const SUMMARY_BITS = native.layout.summaryBits;
+const SUMMARY_BITS = layout.summaryBits;
 /** Queues of SignalWords: 64 per signal word. */
 const QUEUES = SUMMARY_BITS * 64;
 
-const summaryIndex = (name: string): ArgumentSpec => ({ name, type: 'integer', min: 0, max: SUMMARY_BITS - 1 });
-const leafIndex: ArgumentSpec = { name: 'localLeafIdx', type: 'integer', min: 0, max: 63 };
+// The ranges of the index arguments, as the addon states them (native/core/waker_core.h).
+const summaryIndex = (name: string): ArgumentSpec => ({ name, type: 'integer', min: 0, max: layout.summaryIndexMax });
+const leafIndex: ArgumentSpec = { name: 'localLeafIdx', type: 'integer', min: 0, max: layout.leafIndexMax };
 const queue: ArgumentSpec = { name: 'queue', type: 'integer', min: 0, max: QUEUES - 1 };
-const method = (name: string, args: readonly ArgumentSpec[] = [], extra: Partial<MemberSpec> = {}): MemberSpec => ({
+type MethodExtra = Pick<MemberSpec, 'native' | 'fastPath' | 'async'>;
+/** A method's row; its name, export and fast path keep their literal types (lib/binding.ts reads them). */
+const method = <const N extends string, const E extends MethodExtra = {}>(
+  name: N,
+  args: readonly ArgumentSpec[] = [],
+  extra: E = {} as E,
+): { readonly name: N; readonly kind: 'method'; readonly args: readonly ArgumentSpec[] } & E => ({
   name,
   kind: 'method',
   args,
   ...extra,
 });
-const getter = (name: string): MemberSpec => ({ name, kind: 'getter', args: [] });
+const getter = <const N extends string>(name: N) => ({ name, kind: 'getter', args: [] }) as const satisfies MemberSpec;
 
 const length = (name: string) => (args: Readonly<Record<string, unknown>>): number => (args[name] as BigUint64Array).length;
 
-export const WORKER_WAKER: readonly MemberSpec[] = [
-  { name: 'constructor', kind: 'constructor', args: [{ name: 'buffer', type: 'SharedArrayBuffer', optional: true }], native: 'isState' },
+export const WORKER_WAKER = [
+  { name: 'constructor', kind: 'constructor', args: [{ name: 'buffer', type: 'SharedArrayBuffer', optional: true }], native: 'isState' } as const,
   getter('buffer'),
-  method('status', [], { native: 'status', fastPath: true }),
-  method('statusBits', [], { native: 'status', fastPath: true }),
+  method('status', [], { native: 'status', fastPath: 'always' }),
+  method('statusBits', [], { native: 'status', fastPath: 'always' }),
   method('markYield', [], { native: 'markYield' }),
   method('tryUnmarkYield', [], { native: 'tryUnmarkYield' }),
   method('markTasks', [], { native: 'markTasks' }),
   method('tryUnmarkTasks', [], { native: 'tryUnmarkTasks' }),
-  method('markActive', [summaryIndex('index')], { native: 'markActive', fastPath: true }),
+  method('markActive', [summaryIndex('index')], { native: 'markActive', fastPath: 'first' }),
   method('markActiveMask', [{ name: 'mask', type: 'bigint', min: 0n, limit: 1n << BigInt(SUMMARY_BITS) }], { native: 'markActiveMask' }),
   method(
     'tryUnmarkIfEmpty',
@@ -116,21 +127,21 @@ export const WORKER_WAKER: readonly MemberSpec[] = [
     { native: 'tryUnmarkIfEmpty' },
   ),
   method('tryUnmark', [summaryIndex('bitIndex')], { native: 'tryUnmark' }),
-  method('snapshotSummary', [], { native: 'summary', fastPath: true }),
-  method('summaryBits', [], { native: 'summary', fastPath: true }),
-  method('summarySelect', [{ name: 'nearestToIndex', type: 'integer', min: 0, max: 63 }], { native: 'summarySelect' }),
-  method('tryAcquire', [], { native: 'tryAcquire', fastPath: true }),
-  method('acquire', [], { native: 'acquire', fastPath: true }),
+  method('snapshotSummary', [], { native: 'summary', fastPath: 'always' }),
+  method('summaryBits', [], { native: 'summary', fastPath: 'always' }),
+  method('summarySelect', [{ name: 'nearestToIndex', type: 'integer', min: 0, max: layout.nearestIndexMax }], { native: 'summarySelect' }),
+  method('tryAcquire', [], { native: 'tryAcquire', fastPath: 'always' }),
+  method('acquire', [], { native: 'acquire', fastPath: 'first' }),
   method('acquireTimeout', [{ name: 'timeoutMs', type: 'number', min: 0 }], { native: 'acquireTimeout' }),
-  method('acquireAsync', [{ name: 'options', type: 'options', optional: true }], { native: 'asyncAcquire', fastPath: true, async: true }),
-  method('release', [{ name: 'n', type: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER }], { native: 'release', fastPath: true }),
-  method('permits', [], { native: 'permits', fastPath: true }),
-  method('sleepers', [], { native: 'sleepers', fastPath: true }),
+  method('acquireAsync', [{ name: 'options', type: 'options', optional: true }], { native: 'asyncAcquire', fastPath: 'first', async: true }),
+  method('release', [{ name: 'n', type: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER }], { native: 'release', fastPath: 'always' }),
+  method('permits', [], { native: 'permits', fastPath: 'always' }),
+  method('sleepers', [], { native: 'sleepers', fastPath: 'always' }),
   method('registerSleeper', [], { native: 'registerSleeper' }),
   method('unregisterSleeper', [], { native: 'unregisterSleeper' }),
   method('registerWorker', [], { native: 'registerWorker' }),
   method('unregisterWorker', [], { native: 'unregisterWorker' }),
-  method('getWorkerCount', [], { native: 'workerCount', fastPath: true }),
+  method('getWorkerCount', [], { native: 'workerCount', fastPath: 'always' }),
   method(
     'syncPartitionSummary',
     [
@@ -146,11 +157,11 @@ export const WORKER_WAKER: readonly MemberSpec[] = [
     ],
     { native: 'syncPartitionSummary' },
   ),
-  method('partitionSummary', [], { native: 'partitionSummary', fastPath: true }),
-  method('partitionLeafHasWork', [leafIndex], { native: 'partitionLeafHasWork', fastPath: true }),
+  method('partitionSummary', [], { native: 'partitionSummary', fastPath: 'always' }),
+  method('partitionLeafHasWork', [leafIndex], { native: 'partitionLeafHasWork', fastPath: 'always' }),
   method('markPartitionLeafActive', [leafIndex], { native: 'markPartitionLeafActive' }),
   method('clearPartitionLeaf', [leafIndex], { native: 'clearPartitionLeaf' }),
-];
+] satisfies readonly MemberSpec[];
 
 export const SIGNAL_WORDS: readonly MemberSpec[] = [
   {
@@ -164,10 +175,10 @@ export const SIGNAL_WORDS: readonly MemberSpec[] = [
   getter('words'),
   getter('buffer'),
   getter('waker'),
-  method('set', [queue], { native: 'markActive', fastPath: true }),
-  method('clear', [queue], { native: 'tryUnmarkIfEmpty', fastPath: true }),
+  method('set', [queue], { native: 'markActive', fastPath: 'first' }),
+  method('clear', [queue], { native: 'tryUnmarkIfEmpty', fastPath: 'first' }),
   method('isSet', [queue]),
-  method('take', [summaryIndex('word')], { native: 'tryUnmarkIfEmpty', fastPath: true }),
+  method('take', [summaryIndex('word')], { native: 'tryUnmarkIfEmpty', fastPath: 'first' }),
 ];
 
 const threadCount = (name: string): OptionSpec => ({ name, type: 'integer', min: 1, max: POOL_THREADS });

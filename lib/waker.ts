@@ -10,7 +10,7 @@ const { layout } = native;
 // 32-bit cells (StateCell), the status word's bits and the permit cap, all as the addon states
 // them. A binary from another version could lay the state out differently: refuse it rather than
 // read the wrong words.
-for (const key of ['statusWord', 'permitsCell', 'queuedCell', 'sleepersWord', 'workersWord', 'partitionWord', 'maxPermits', 'summaryBits', 'partitionBit', 'yieldBit'] as const) {
+for (const key of ['statusWord', 'permitsCell', 'queuedCell', 'sleepersWord', 'workersWord', 'partitionWord', 'maxPermits', 'summaryBits', 'partitionBit', 'yieldBit', 'summaryIndexMax', 'leafIndexMax', 'nearestIndexMax'] as const) {
   if (typeof layout[key] !== 'number') {
     throw new Error(`worker-waker: the native binary does not match this version of the package (layout.${key})`);
   }
@@ -30,6 +30,10 @@ const MAX_PERMITS = layout.maxPermits;
 const SLEEPERS = layout.sleepersWord;
 const WORKERS = layout.workersWord;
 const PARTITION = layout.partitionWord;
+// The ranges of the index arguments (native/core/waker_core.h: SummaryIndex, LeafIndex, NearestIndex).
+const SUMMARY_INDEX_MAX = layout.summaryIndexMax;
+const LEAF_INDEX_MAX = layout.leafIndexMax;
+const NEAREST_INDEX_MAX = layout.nearestIndexMax;
 
 // Fast paths. A Node-API call costs ~30 ns plus its argument checks, several times a JS
 // `Atomics` operation, so the hottest calls touch the shared words straight from JS: pure reads,
@@ -274,7 +278,7 @@ export class WorkerWaker {
   markActive(index: number): void {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'markActive');
     const state = this.#state;
-    checkInteger(index, 'index', 0, SUMMARY_BITS - 1);
+    checkInteger(index, 'index', 0, SUMMARY_INDEX_MAX);
     // The core's fast path (Waker::MarkActive): a bit already set needs no write. The load is
     // sequentially consistent, as the core's, for TryUnmarkIfEmpty's clear-then-recheck.
     if ((Atomics.load(state, STATUS) & BIT[index]!) !== 0n) return;
@@ -325,7 +329,7 @@ export class WorkerWaker {
   tryUnmarkIfEmpty(bitIndex: number, words: BigUint64Array, wordIndex: number = bitIndex): void {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'tryUnmarkIfEmpty');
     const state = this.#state;
-    checkInteger(bitIndex, 'bitIndex', 0, SUMMARY_BITS - 1);
+    checkInteger(bitIndex, 'bitIndex', 0, SUMMARY_INDEX_MAX);
     checkBigUint64Array(words, 'words');
     if (words.length === 0) throw outOfRange('words.length', 'at least 1', words.length);
     checkInteger(wordIndex, 'wordIndex', 0, words.length - 1);
@@ -349,7 +353,7 @@ export class WorkerWaker {
   tryUnmark(bitIndex: number): void {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'tryUnmark');
     const state = this.#state;
-    checkInteger(bitIndex, 'bitIndex', 0, SUMMARY_BITS - 1);
+    checkInteger(bitIndex, 'bitIndex', 0, SUMMARY_INDEX_MAX);
     native.tryUnmark(state, bitIndex);
   }
 
@@ -408,7 +412,7 @@ export class WorkerWaker {
   summarySelect(nearestToIndex: number): number | undefined {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'summarySelect');
     const state = this.#state;
-    checkInteger(nearestToIndex, 'nearestToIndex', 0, 63);
+    checkInteger(nearestToIndex, 'nearestToIndex', 0, NEAREST_INDEX_MAX);
     return native.summarySelect(state, nearestToIndex);
   }
 
@@ -746,7 +750,7 @@ export class WorkerWaker {
   partitionLeafHasWork(localLeafIdx: number): boolean {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'partitionLeafHasWork');
     const state = this.#state;
-    checkInteger(localLeafIdx, 'localLeafIdx', 0, 63);
+    checkInteger(localLeafIdx, 'localLeafIdx', 0, LEAF_INDEX_MAX);
     return (Atomics.load(state, PARTITION) & BIT[localLeafIdx]!) !== 0n;
   }
 
@@ -767,7 +771,7 @@ export class WorkerWaker {
   markPartitionLeafActive(localLeafIdx: number): boolean {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'markPartitionLeafActive');
     const state = this.#state;
-    checkInteger(localLeafIdx, 'localLeafIdx', 0, 63);
+    checkInteger(localLeafIdx, 'localLeafIdx', 0, LEAF_INDEX_MAX);
     return native.markPartitionLeafActive(state, localLeafIdx);
   }
 
@@ -787,7 +791,7 @@ export class WorkerWaker {
   clearPartitionLeaf(localLeafIdx: number): void {
     if (!(#state in asObject(this))) throw invalidReceiver('WorkerWaker', 'clearPartitionLeaf');
     const state = this.#state;
-    checkInteger(localLeafIdx, 'localLeafIdx', 0, 63);
+    checkInteger(localLeafIdx, 'localLeafIdx', 0, LEAF_INDEX_MAX);
     native.clearPartitionLeaf(state, localLeafIdx);
   }
 

@@ -1,10 +1,13 @@
 'use strict';
-// The addon's shape: the typed interfaces (lib/binding.ts for the release build,
+// The addon's shape: the typed view (lib/binding.ts for the release build: the exports of the API
+// table's methods, typed from the methods, and an interface for the rest;
 // test/support/test-addon.d.ts for the test build's extra exports), what each compiled .node
 // exports at run time, what lib/ uses and what the API table (lib/surface.ts) names must agree.
-// The interfaces are read from the source, so a declaration nobody exports, or an export nobody
-// declares, fails here.
+// The interfaces are read from the source and the derived names from the compiler, so a
+// declaration nobody exports, or an export nobody declares, fails here.
+const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const { SURFACE } = require('../dist/surface');
 
@@ -18,7 +21,7 @@ const TEST_ADDON_TS = path.join(__dirname, 'support', 'test-addon.d.ts');
 
 /** The members of `export interface name { ... }` in `file`: { name: 'function' | 'value' }. */
 function declaredMembers(name, file = BINDING_TS) {
-  const match = new RegExp(`export interface ${name} \\{\\n([\\s\\S]*?)\\n\\}`).exec(fs.readFileSync(file, 'utf8'));
+  const match = new RegExp(`export interface ${name} (?:extends \\w+ )?\\{\\n([\\s\\S]*?)\\n\\}`).exec(fs.readFileSync(file, 'utf8'));
   if (match === null) throw new Error(`${file} declares no interface ${name}`);
   const members = {};
   // Members sit two spaces in; deeper lines are doc comments or continued signatures.
@@ -37,19 +40,57 @@ function libSources(dir = LIB) {
   });
 }
 
+// The methods whose export lib/binding.ts types from the method (MethodExportName): the table's
+// methods with an export of their own name that lib/ calls.
+const METHOD_EXPORTS = SURFACE.WorkerWaker.filter(
+  (member) => member.kind === 'method' && member.native === member.name && member.fastPath !== 'always',
+).map((member) => member.name);
+const releaseDeclared = () => ({
+  ...Object.fromEntries(METHOD_EXPORTS.map((name) => [name, 'function'])),
+  ...declaredMembers('NativeBinding'),
+});
+
 const runtimeShape = (object) =>
   Object.fromEntries(Object.keys(object).map((key) => [key, typeof object[key] === 'function' ? 'function' : 'value']));
 
 test('every runtime export of the addon is declared in lib/binding.ts, as a function or a value, and vice versa', () => {
-  expect(runtimeShape(binding)).toEqual(declaredMembers('NativeBinding'));
+  expect(METHOD_EXPORTS.length).toBeGreaterThan(10);
+  expect(runtimeShape(binding)).toEqual(releaseDeclared());
 });
+
+test('the compiler derives exactly those method exports from the table (MethodExportName)', () => {
+  // A record keyed by the derived union must have every one of these keys and no other (a
+  // missing key and an excess property are both type errors).
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'worker-waker-binding-shape-'));
+  try {
+    const probe = path.join(dir, 'probe.ts');
+    const lib = path.relative(dir, path.join(LIB, 'binding')).split(path.sep).join('/');
+    fs.writeFileSync(
+      probe,
+      `import type { MethodExportName } from '${lib}';\n` +
+        `export const names: Record<MethodExportName, true> = { ${METHOD_EXPORTS.map((name) => `${name}: true`).join(', ')} };\n`,
+    );
+    const compilerOptions = { noEmit: true, strict: true, module: 'nodenext', target: 'es2022', types: ['node'], typeRoots: [path.join(__dirname, '..', 'node_modules', '@types')] };
+    fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['probe.ts'] }));
+    const args = [path.join(__dirname, '..', 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir];
+    let output = '';
+    try {
+      execFileSync(process.execPath, args, { encoding: 'utf8', timeout: 60_000 });
+    } catch (error) {
+      output = `${error.stdout}${error.stderr}`;
+    }
+    expect(output).toBe('');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}, 60_000);
 
 test('the test build exports the release exports plus exactly those test/support/test-addon.d.ts declares', () => {
   const testOnly = declaredMembers('NativeTestExports', TEST_ADDON_TS);
   expect(Object.keys(testOnly).length).toBeGreaterThan(10);
   // None of them is in the release build, and the release declares none of them.
-  expect(Object.keys(testOnly).filter((name) => name in binding || name in declaredMembers('NativeBinding'))).toEqual([]);
-  expect(runtimeShape(testBinding)).toEqual({ ...declaredMembers('NativeBinding'), ...testOnly });
+  expect(Object.keys(testOnly).filter((name) => name in binding || name in releaseDeclared())).toEqual([]);
+  expect(runtimeShape(testBinding)).toEqual({ ...releaseDeclared(), ...testOnly });
   expect(runtimeShape(testBinding.layout)).toEqual(declaredMembers('NativeLayout'));
 });
 
