@@ -76,6 +76,27 @@ test('the constructor names the buffer argument', () => {
   expect(() => new WorkerWaker('x')).toThrow(TypeError);
 });
 
+test('a method on state whose header was overwritten throws a TypeError that says so, naming no argument', () => {
+  const waker = new WorkerWaker();
+  const words = new BigUint64Array(waker.buffer);
+  Atomics.store(words, 0, 0x1234n); // something scribbles over the header
+  const calls = { acquire: () => waker.acquire(), acquireTimeout: () => waker.acquireTimeout(0), markYield: () => waker.markYield(), registerWorker: () => waker.registerWorker() };
+  for (const [name, call] of Object.entries(calls)) {
+    let caught;
+    try {
+      call();
+    } catch (error) {
+      caught = error;
+    }
+    // Made by the addon: another realm's TypeError under Jest, so its name is compared.
+    expect([name, caught && caught.name, caught && caught.message]).toEqual([
+      name,
+      'TypeError',
+      "The waker's shared state is no longer valid worker-waker state: its header (word 0) was overwritten",
+    ]);
+  }
+});
+
 describe('the addon guards its arguments when loaded directly', () => {
   // Errors made by the addon belong to the outer realm under Jest: compare .name, not classes.
   // The same .node the package loads (build/Release, or a prebuild under PREBUILDS_ONLY=1).

@@ -79,6 +79,23 @@ test('the release build in build/Release exports none of the test build\'s diagn
   expect(testOnlyExports(path.join(ROOT, 'build', 'Release', 'worker_waker_test.node'))).toEqual(TEST_ONLY);
 });
 
+test('the test build is the release build plus one source: every shared source compiles to the same object', () => {
+  // node-gyp's make build (Linux, macOS) keeps each target's objects under obj.target/<target>/.
+  // The same bytes mean the same code: the suites that run on the test build run the release code.
+  const objects = (target) => listFiles(path.join(ROOT, 'build', 'Release', 'obj.target', target)).filter((file) => file.endsWith('.o')).sort();
+  const release = objects('worker_waker');
+  const testBuild = objects('worker_waker_test');
+  const gyp = fs.readFileSync(path.join(ROOT, 'binding.gyp'), 'utf8');
+  const releaseSources = [...gyp.slice(gyp.indexOf('"target_defaults"'), gyp.indexOf('"dependencies"')).matchAll(/"(native\/[\w./-]+)\.cc"/g)].map((m) => `${m[1]}.o`);
+  expect(release).toEqual([...releaseSources].sort());
+  expect(testBuild).toEqual([...release, 'native/node/test_exports.o'].sort());
+  const differing = release.filter((file) => {
+    const read = (target) => fs.readFileSync(path.join(ROOT, 'build', 'Release', 'obj.target', target, file));
+    return !read('worker_waker').equals(read('worker_waker_test'));
+  });
+  expect(differing).toEqual([]);
+});
+
 describe('the published package', () => {
   let tmp;
   let stage;

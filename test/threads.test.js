@@ -52,6 +52,29 @@ test('release(2) with four workers parked wakes exactly two', async () => {
   expect(waker.sleepers()).toBe(0);
 });
 
+// Timeouts above about 31.7 years wait for ever. Between 9.2e12 and 1e13 ms the conversion to the
+// clock's nanoseconds overflowed (undefined behaviour; on x86 a deadline in the past, so the wait
+// returned false at once); 5e12 never did. Each must park until a release, then return true.
+test.each([5e12, 9.3e12, 1e13, 1.5e13])('acquireTimeout(%d) parks until a release and then returns true', async (timeoutMs) => {
+  const waker = new WorkerWaker();
+  const code = `const { parentPort, workerData } = require('node:worker_threads');
+const { WorkerWaker } = require(workerData.pkg);
+parentPort.postMessage(new WorkerWaker(workerData.buffer).acquireTimeout(workerData.timeoutMs));`;
+  const worker = new Worker(code, { eval: true, workerData: { pkg: path.join(__dirname, '..'), buffer: waker.buffer, timeoutMs } });
+  workers.add(worker);
+  worker.once('exit', () => workers.delete(worker));
+  let result;
+  const answered = nextMessage(worker).then((value) => {
+    result = value;
+  });
+  await waitFor(() => waker.sleepers() === 1 || result !== undefined, 5000, 'the worker to park');
+  expect(result).toBeUndefined(); // it did not return before a release
+  waker.release(1);
+  await answered;
+  expect(result).toBe(true);
+  expect(waker.permits()).toBe(0);
+});
+
 // With spinning off every hand-over parks and is notified: the lost-wakeup window between a
 // sleeper's last check and its wait is crossed 100,000 times. With spinning on (the default),
 // most hand-overs are caught by the spin and the rest park.

@@ -11,9 +11,11 @@
 // Exits 1 with a message on the first failed check.
 #include <chrono>
 #include <cinttypes>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <optional>
 #include <thread>
 
 #include "waker_core.h"
@@ -288,9 +290,29 @@ void LastTryAfterTimeout() {
   ww::test_hooks::widen = nullptr;
 }
 
+// acquireTimeout's deadline (the binding calls DeadlineAfter with the caller's milliseconds): up
+// to kForeverMs a deadline that far ahead, above it none (a wait without end). Run with
+// -fsanitize=float-cast-overflow (runs.txt): a conversion of too many milliseconds to the clock's
+// int64 nanoseconds is undefined behaviour, and on x86 it gave a deadline in the past.
+void DeadlineAfterMs() {
+  gCheck = "DeadlineAfter: no deadline above kForeverMs, a deadline that far ahead up to it";
+  using Clock = std::chrono::steady_clock;
+  for (double ms : {9.2e12, 9.3e12, 1e13, 1.5e13, 1e300, HUGE_VAL}) {
+    CHECK(!ww::DeadlineAfter(ms).has_value(), "a deadline for %g ms", ms);
+  }
+  Clock::time_point before = Clock::now();
+  for (double ms : {0.0, 1.0, 2.5, 1e9, ww::kForeverMs}) {
+    std::optional<Clock::time_point> deadline = ww::DeadlineAfter(ms);
+    CHECK(deadline.has_value(), "no deadline for %g ms", ms);
+    auto ahead = std::chrono::duration<double, std::milli>(*deadline - before).count();
+    CHECK(ahead >= ms && ahead < ms + 60000, "the deadline for %g ms is %g ms ahead", ms, ahead);
+  }
+}
+
 }  // namespace
 
 int main() {
+  DeadlineAfterMs();
   SpinBackoffSchedule();
   AcquireSpins();
   PermitCap();
