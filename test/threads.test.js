@@ -68,7 +68,10 @@ parentPort.postMessage(new WorkerWaker(workerData.buffer).acquireTimeout(workerD
     result = value;
   });
   await waitFor(() => waker.sleepers() === 1 || result !== undefined, 5000, 'the worker to park');
+  // A deadline in the past is noticed within a park slice (20 ms): still parked well after that.
+  await new Promise((resolve) => setTimeout(resolve, 300));
   expect(result).toBeUndefined(); // it did not return before a release
+  expect(waker.sleepers()).toBe(1);
   waker.release(1);
   await answered;
   expect(result).toBe(true);
