@@ -52,9 +52,9 @@ test('release(2) with four workers parked wakes exactly two', async () => {
   expect(waker.sleepers()).toBe(0);
 });
 
-// Timeouts above about 31.7 years wait for ever. Between 9.2e12 and 1e13 ms the conversion to the
-// clock's nanoseconds overflowed (undefined behaviour; on x86 a deadline in the past, so the wait
-// returned false at once); 5e12 never did. Each must park until a release, then return true.
+// Timeouts above about 31.7 years wait for ever. From 9.2e12 ms a conversion to the clock's int64
+// nanoseconds would overflow (undefined behaviour: test/native/core_unit.cc checks the conversion
+// under UBSan); 5e12 never did. Each must park until a release, then return true.
 test.each([5e12, 9.3e12, 1e13, 1.5e13])('acquireTimeout(%d) parks until a release and then returns true', async (timeoutMs) => {
   const waker = new WorkerWaker();
   const code = `const { parentPort, workerData } = require('node:worker_threads');

@@ -293,7 +293,7 @@ void LastTryAfterTimeout() {
 // acquireTimeout's deadline (the binding calls DeadlineAfter with the caller's milliseconds): up
 // to kForeverMs a deadline that far ahead, above it none (a wait without end). Run with
 // -fsanitize=float-cast-overflow (runs.txt): a conversion of too many milliseconds to the clock's
-// int64 nanoseconds is undefined behaviour, and on x86 it gave a deadline in the past.
+// int64 nanoseconds is undefined behaviour (with GCC on x86-64, a deadline in the past).
 void DeadlineAfterMs() {
   gCheck = "DeadlineAfter: no deadline above kForeverMs, a deadline that far ahead up to it";
   using Clock = std::chrono::steady_clock;
