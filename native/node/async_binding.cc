@@ -293,12 +293,12 @@ Napi::Value AsyncPoll(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-size_t AsyncPendingCalls(napi_env env) {
+size_t AsyncPending(napi_env env) {
   Host* host = Host::Of(env);
   return host == nullptr ? 0 : host->core().Pending();
 }
 
-uint64_t AsyncCancelsGivingBack(napi_env env) {
+uint64_t AsyncCancelsGivingBackGrant(napi_env env) {
   Host* host = Host::Of(env);
   return host == nullptr ? 0 : host->core().CancelsGivingBack();
 }

@@ -15,7 +15,7 @@ void InitAsyncExports(Napi::Env env, Napi::Object exports);
 // this thread's acquireAsync calls neither delivered nor cancelled (leak tests), and the cancels
 // that found their call already granted and gave the permit back (the race tests check that the
 // race happened).
-size_t AsyncPendingCalls(napi_env env);
-uint64_t AsyncCancelsGivingBack(napi_env env);
+size_t AsyncPending(napi_env env);
+uint64_t AsyncCancelsGivingBackGrant(napi_env env);
 
 }  // namespace worker_waker

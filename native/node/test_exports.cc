@@ -30,11 +30,6 @@ Napi::Value SetSpinEnabled(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), before);
 }
 
-Napi::Value WaitQueues(const Napi::CallbackInfo& info) { return Num(info.Env(), wait_queue::QueueCount()); }
-Napi::Value AsyncPending(const Napi::CallbackInfo& info) { return Num(info.Env(), AsyncPendingCalls(info.Env())); }
-Napi::Value AsyncCancelsGivingBackGrant(const Napi::CallbackInfo& info) {
-  return Num(info.Env(), AsyncCancelsGivingBack(info.Env()));
-}
 
 void AddTestExports(Napi::Env env, Napi::Object exports) {
   const Export entries[] = {
@@ -50,9 +45,10 @@ void AddTestExports(Napi::Env env, Napi::Object exports) {
       WW_OPERATION(partitionLeafHasWork, PartitionLeafHasWork, ("localLeafIdx"))
       {"release", Release},
       {"setSpinEnabled", SetSpinEnabled},
-      {"waitQueues", WaitQueues},
-      {"asyncPending", AsyncPending},
-      {"asyncCancelsGivingBackGrant", AsyncCancelsGivingBackGrant},
+      {"waitQueues", [](const Napi::CallbackInfo& info) { return Num(info.Env(), wait_queue::QueueCount()); }},
+      {"asyncPending", [](const Napi::CallbackInfo& info) { return Num(info.Env(), AsyncPending(info.Env())); }},
+      {"asyncCancelsGivingBackGrant",
+       [](const Napi::CallbackInfo& info) { return Num(info.Env(), AsyncCancelsGivingBackGrant(info.Env())); }},
   };
   SetFunctions(env, exports, entries);
 }
