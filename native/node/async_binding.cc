@@ -290,7 +290,6 @@ Napi::Value AsyncPoll(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-
 }  // namespace
 
 size_t AsyncPending(napi_env env) {
