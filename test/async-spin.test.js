@@ -39,7 +39,19 @@ function runChild(scenario, timeoutMs = 10_000) {
   });
 }
 
+// Calls a test leaves pending when it fails midway: aborted afterwards, so that one failure does
+// not fail the tests after it.
+const controllers = new Set();
+function abortable() {
+  const controller = new AbortController();
+  controllers.add(controller);
+  return controller;
+}
+
 afterEach(async () => {
+  for (const controller of controllers) controller.abort();
+  controllers.clear();
+  await sleep(1);
   await releasers.terminateAll();
   await spinners.terminateAll();
   // Every test leaves no call behind, so the loop spin is off again.
@@ -138,7 +150,7 @@ describe('the spin', () => {
   test('timeouts and aborts of spinning calls lose no permit, and the spin stops with the last call', async () => {
     const waker = new WorkerWaker();
     const timedOut = waker.acquireAsync({ spinMicroseconds: 1000, timeout: 30 });
-    const controller = new AbortController();
+    const controller = abortable();
     const aborted = waker.acquireAsync({ spinMicroseconds: 500, signal: controller.signal });
     const start = prepares();
     await sleep(10);
@@ -169,7 +181,7 @@ describe('the spin', () => {
 
   test('the spin stops when the last spinning call ends, also when calls without a spin stay', async () => {
     const waker = new WorkerWaker();
-    const plain = new AbortController();
+    const plain = abortable();
     const still = waker.acquireAsync({ signal: plain.signal });
     const spinning = waker.acquireAsync({ spinMicroseconds: 300, timeout: 20 });
     await expect(within(spinning, 5000, 'the spinning call')).resolves.toBe(false);
@@ -183,7 +195,7 @@ describe('the spin', () => {
 
   test('no spin while a setImmediate is pending: the loop is not going to sleep', async () => {
     const waker = new WorkerWaker();
-    const controller = new AbortController();
+    const controller = abortable();
     const call = waker.acquireAsync({ spinMicroseconds: 1000, signal: controller.signal });
     const before = stats();
     let turns = 0;
