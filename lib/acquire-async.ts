@@ -100,7 +100,7 @@ export interface AcquireAsyncOptions {
    *   const worker = new Worker(
    *     `const { workerData } = require('node:worker_threads');
    *      const { WorkerWaker } = require(workerData.module);
-   *      WorkerWaker.fromBuffer(workerData.buffer).release(1);`,
+   *      new WorkerWaker(workerData.buffer).release(1);`,
    *     { eval: true, workerData: { module: require.resolve('worker-waker'), buffer: waker.buffer } },
    *   );
    *   assert.strictEqual(await waker.acquireAsync({ spinMicroseconds: 50 }), true);
