@@ -110,25 +110,30 @@ describe('options.spinMicroseconds', () => {
 
 describe('the spin', () => {
   test('many grants while the loop spins: every permit is taken once, and grants end spins', async () => {
+    // Whether a grant lands during a spin depends on the scheduler (on a busy machine the spinning
+    // thread can keep the releaser off the CPU, and the spin then backs off): up to 5 rounds, until
+    // one has seen it. Conservation is checked in every round.
     const waker = new WorkerWaker();
-    const total = 3000;
+    const total = 600;
     const before = stats();
-    const releaser = releasers.startWorker({ role: 'release', buffer: waker.buffer, total, seed: 7, cap: 1 });
-    let acquired = 0;
-    const run = (async () => {
-      while (acquired < total) {
-        if (await waker.acquireAsync({ spinMicroseconds: 200, timeout: 5000 })) acquired++;
-        else throw new Error(`no permit within 5 s after ${acquired}`);
-      }
-    })();
-    await expect(nextMessage(releaser)).resolves.toEqual({ released: total });
-    await within(run, 20_000, 'the calls');
-    expect(acquired).toBe(total);
-    expect(waker.permits()).toBe(0);
-    expect(waker.sleepers()).toBe(0);
+    for (let round = 0; round < 5 && stats().found === before.found; round++) {
+      const releaser = releasers.startWorker({ role: 'release', buffer: waker.buffer, total, seed: 7 + round, cap: 1 });
+      let acquired = 0;
+      const run = (async () => {
+        while (acquired < total) {
+          if (await waker.acquireAsync({ spinMicroseconds: 1000, timeout: 5000 })) acquired++;
+          else throw new Error(`no permit within 5 s after ${acquired}`);
+        }
+      })();
+      await expect(nextMessage(releaser)).resolves.toEqual({ released: total });
+      await within(run, 20_000, 'the calls');
+      expect(acquired).toBe(total);
+      expect(waker.permits()).toBe(0);
+      expect(waker.sleepers()).toBe(0);
+    }
     const after = stats();
     expect(after.spins).toBeGreaterThan(before.spins);
-    expect(after.found).toBeGreaterThan(before.found); // some grants arrived while the loop spun
+    expect(after.found).toBeGreaterThan(before.found); // a grant arrived while the loop spun, and ended the spin
   });
 
   test('calls that did not ask for it never spin the loop', async () => {

@@ -26,8 +26,8 @@
 // The loop spin (acquireAsync's `spinMicroseconds`). Waking a thread whose event loop sleeps in
 // epoll costs tens of microseconds when its CPU has halted meanwhile; a grant that arrives while
 // the thread is still awake costs none of that. So while a pending call of this thread asked for
-// it, a libuv prepare handle (run right before the loop polls for I/O) polls `signalPending_`
-// for up to the largest requested budget, and returns as soon as a grant's signal has been
+// it, a libuv prepare handle (run right before the loop polls for I/O) polls the count of
+// signals sent (`signals_`) for up to the largest requested budget, and returns as soon as a grant's signal has been
 // sent: the poll that follows then finds the TSFN's async handle ready and does not sleep. It
 // spins only when the loop is about to sleep anyway (uv_backend_timeout() != 0: no setImmediate
 // or other idle work pending), never longer than the loop's own timeout (a timer due meanwhile
@@ -195,10 +195,12 @@ class Host final : public GrantSink {
   // Any thread, under the AsyncHost's mutex, never after Shutdown().
   void Signal() override {
     napi_call_threadsafe_function(tsfn_, nullptr, napi_tsfn_nonblocking);
-    // After the call: a loop spin that sees the flag goes on to poll, and the TSFN's async handle
-    // must already be ready then, or the poll would sleep after all. Release, paired with the
-    // spin's acquire load: the wake-up written by the call above happens before that poll.
-    signalPending_.store(1, std::memory_order_release);
+    // Counted after the call: a loop spin that sees the count move goes on to poll, and the
+    // TSFN's async handle must already be ready then, or the poll would sleep after all. Release,
+    // paired with the spin's acquire loads: the wake-up written by the call above happens before
+    // that poll. (The call's CallJs may even run, and count its answer, before this increment:
+    // the counts then differ for a moment, which only makes a spin skip once.)
+    signals_.fetch_add(1, std::memory_order_release);
   }
 
   // JS thread: a call was queued on `state` (its BigUint64Array is `array`). The array stays
@@ -224,11 +226,8 @@ class Host final : public GrantSink {
     // env is null when Node empties the queue of a finalized TSFN: nothing left to touch.
     if (env == nullptr) return;
     Host* host = static_cast<Host*>(context);
-    // Cleared before TakeReady: a grant pushed after TakeReady has emptied the ready list signals
-    // again and sets the flag anew. Relaxed is enough: that Signal() runs under the AsyncHost
-    // mutex, which TakeReady takes after this store, so the store of 1 comes later in the flag's
-    // modification order; a grant pushed before TakeReady is taken by it.
-    host->signalPending_.store(0, std::memory_order_relaxed);
+    // Each Signal() queues exactly one call of this function: it answers one signal.
+    ++host->answered_;
     std::vector<WaitNode*> batch;
     host->core_.TakeReady(kBatch, &batch);
     // One dispatch call per run of calls of the same dispatcher, in FIFO order.
@@ -298,8 +297,8 @@ class Host final : public GrantSink {
   void SpinBeforePoll(uv_loop_t* loop) {
     using Clock = std::chrono::steady_clock;
     if (spinMicros_ == 0 || !SpinEnabled()) return;
-    // Acquire: see Signal(). A signal already sent means the poll will not sleep.
-    if (signalPending_.load(std::memory_order_acquire) != 0) return;
+    // Acquire: see Signal(). A signal not yet answered means the poll will not sleep.
+    if (signals_.load(std::memory_order_acquire) != answered_) return;
     // Fresh: the timeout below is then measured from now, not from the start of this turn.
     uv_update_time(loop);
     const int timeout = uv_backend_timeout(loop);
@@ -318,7 +317,7 @@ class Host final : public GrantSink {
     bool found = false;
     for (unsigned poll = 1;; ++poll) {
       CpuRelax();
-      if (signalPending_.load(std::memory_order_acquire) != 0) {  // acquire: see Signal()
+      if (signals_.load(std::memory_order_acquire) != answered_) {  // acquire: see Signal()
         found = true;
         break;
       }
@@ -399,8 +398,10 @@ class Host final : public GrantSink {
   std::vector<Dispatcher> dispatchers_;
   std::unordered_map<Word*, Pin> pins_;  // JS thread only
   size_t refs_ = 0;                      // JS thread only: see AsyncRef
-  // 1 from a grant's Signal() until CallJs answers it; polled by the loop spin.
-  std::atomic<uint32_t> signalPending_{0};
+  // Signal() calls so far (any thread) and CallJs calls that answered them (JS thread only): they
+  // differ while a grant's signal waits for the loop. Polled by the loop spin.
+  std::atomic<uint64_t> signals_{0};
+  uint64_t answered_ = 0;
   uint32_t spinMicros_ = 0;   // JS thread only: the largest request of the dispatchers
   LoopSpin* spin_ = nullptr;  // JS thread only: made on the first request
   SpinBackoff spinBackoff_;   // JS thread only
