@@ -144,7 +144,11 @@ describe('the spin', () => {
     const releaser = releasers.startWorker({ role: 'release', buffer: waker.buffer, total, seed: 8, cap: 1 });
     let acquired = 0;
     while (acquired < total) {
-      if (await within(waker.acquireAsync({ timeout: 5000 }), 10_000, 'a call')) acquired++;
+      if (!(await within(waker.acquireAsync({ timeout: 5000 }), 10_000, 'a call'))) {
+        const state = { acquired, permits: waker.permits(), sleepers: waker.sleepers(), pending: native.asyncPending(), stats: stats() };
+        throw new Error(`no permit within 5 s: ${JSON.stringify(state)}`);
+      }
+      acquired++;
     }
     await nextMessage(releaser);
     expect(acquired).toBe(total);
