@@ -142,6 +142,7 @@ describe('the spin', () => {
     for (let i = 0; i < 5; i++) await sleep(1); // the spins of earlier calls are over
     const before = stats();
     const releaser = releasers.startWorker({ role: 'release', buffer: waker.buffer, total, seed: 8, cap: 1 });
+    const report = nextMessage(releaser); // listening before its message can come
     let acquired = 0;
     while (acquired < total) {
       if (!(await within(waker.acquireAsync({ timeout: 5000 }), 10_000, 'a call'))) {
@@ -150,7 +151,7 @@ describe('the spin', () => {
       }
       acquired++;
     }
-    await nextMessage(releaser);
+    await expect(within(report, 10_000, 'the releaser')).resolves.toEqual({ released: total });
     expect(acquired).toBe(total);
     expect(waker.permits()).toBe(0);
     expect(stats()).toEqual(before); // the prepare handle never ran
