@@ -91,6 +91,11 @@ export interface NativeBinding extends MethodExports {
   asyncRef(ref: boolean): void;
   /** The safety net: hands permits sitting in the cells of states with calls of this thread queued. */
   asyncPoll(): void;
+  /**
+   * The pending calls of dispatcher `dispatcher` ask this thread's event loop to spin for up to
+   * `microseconds` (an integer 0-1000; 0: no longer) for a grant before it sleeps.
+   */
+  asyncSpin(dispatcher: number, microseconds: number): void;
 }
 
 type Loader = (dir: string) => unknown;

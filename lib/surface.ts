@@ -193,6 +193,7 @@ export const POOL_OPTIONS: readonly OptionSpec[] = [
   { name: 'idleTimeout', type: 'number', min: 0 },
   { name: 'maxQueue', type: 'integer', min: 0, max: Infinity, auto: true },
   { name: 'concurrentTasksPerWorker', type: 'integer', min: 1, max: 1 << 16 },
+  { name: 'spinMicroseconds', type: 'integer', min: 0, max: 1000 },
   {
     name: 'resourceLimits',
     type: 'object',

@@ -492,10 +492,15 @@ export class WorkerWaker {
    * A pending call keeps the event loop alive like a timer unless `ref: false`. When the
    * thread's environment goes away (worker exit or `terminate()`, end of the process), pending
    * calls stay pending for ever and permits taken for them go back to the waker.
+   * `spinMicroseconds: n` (0-1000, default 0) has this thread's event loop poll for up to n µs
+   * for the permit each time it would otherwise sleep while the call is pending, which saves the
+   * wake-up of a sleeping thread when the permit comes soon (see
+   * {@link AcquireAsyncOptions.spinMicroseconds}).
    *
    * Option errors reject, as in `timers/promises`: `TypeError` (`ERR_INVALID_ARG_TYPE`) when
-   * `options` is not an object, `timeout` not a number, `signal` not an AbortSignal or `ref`
-   * not a boolean; `RangeError` (`ERR_OUT_OF_RANGE`) when `timeout` is negative or NaN. An
+   * `options` is not an object, `signal` not an AbortSignal, `ref` not a boolean or
+   * `spinMicroseconds` not a number; `RangeError` (`ERR_OUT_OF_RANGE`) when `timeout` is
+   * negative, NaN or not a number, or `spinMicroseconds` not an integer from 0 to 1000. An
    * aborted signal rejects with an `AbortError` (`code` `'ABORT_ERR'`, `cause` the signal's
    * reason), at once when it is already aborted.
    * @throws TypeError (synchronously, like every method) when `this` is not a WorkerWaker.

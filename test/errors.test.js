@@ -106,9 +106,9 @@ describe('the addon guards its arguments when loaded directly', () => {
   const hostile = [undefined, null, 1, 'x', {}, [], new BigUint64Array(4), new BigUint64Array(96), new Float64Array(96), state.subarray(1)];
 
   // format() accepts unformatted state by design; it is checked on its own below. The async
-  // exports but asyncAcquire take no state: they act on this thread's pending calls, by id, so
-  // that a scribbled state cannot make a timeout or an abort throw.
-  const noState = ['waitQueues', 'isState', 'format', 'asyncInit', 'asyncCancel', 'asyncRef', 'asyncPoll', 'asyncPending', 'asyncCancelsGivingBackGrant'];
+  // exports but asyncAcquire take no state: they act on this thread's pending calls (by id, or on
+  // its loop spin), so that a scribbled state cannot make a timeout or an abort throw.
+  const noState = ['waitQueues', 'isState', 'format', 'asyncInit', 'asyncCancel', 'asyncRef', 'asyncPoll', 'asyncSpin', 'asyncPending', 'asyncCancelsGivingBackGrant', 'asyncSpinStats'];
   const functions = Object.keys(binding).filter((key) => typeof binding[key] === 'function' && !noState.includes(key));
 
   test('format refuses non-state arrays and state that is already formatted', () => {

@@ -1,7 +1,8 @@
 'use strict';
 // A node:http server that runs each request's work on a pool: `node server.js worker-waker` or
 // `node server.js piscina`. Binds 127.0.0.1 on a free port and prints it; stops on SIGTERM or
-// after MAX_LIFETIME_MS, whichever comes first.
+// after MAX_LIFETIME_MS, whichever comes first. HTTP_SPIN sets worker-waker/pool's spinMicroseconds
+// (default: the pool's own default).
 const http = require('node:http');
 const path = require('node:path');
 
@@ -12,7 +13,8 @@ const kind = process.argv[2];
 function makePool() {
   if (kind === 'worker-waker') {
     const { Pool } = require('worker-waker/pool');
-    return new Pool({ filename: TASK });
+    const spin = process.env.HTTP_SPIN;
+    return new Pool({ filename: TASK, ...(spin !== undefined && spin !== '' && { spinMicroseconds: Number(spin) }) });
   }
   if (kind === 'piscina') {
     const { Piscina } = require('piscina');

@@ -16,7 +16,8 @@
 //
 // Environment: DEMO_SECONDS (each closed loop per round, default 0.7), DEMO_ROUNDS (default 3),
 // DEMO_THREADS (default: available cores), DEMO_WINDOW (default 256), DEMO_RATE (open loop,
-// tasks per second, default 10000).
+// tasks per second, default 10000), DEMO_SPIN (worker-waker/pool's spinMicroseconds, an integer
+// from 0 to 1000; default: the pool's own default; 0 turns its spin off).
 
 const os = require('node:os');
 const path = require('node:path');
@@ -40,6 +41,8 @@ const SECONDS = envNumber('DEMO_SECONDS', 0.7);
 const ROUNDS = envNumber('DEMO_ROUNDS', 3, true);
 const WINDOW = envNumber('DEMO_WINDOW', 256, true);
 const RATE = envNumber('DEMO_RATE', 10000);
+// 0 is allowed here (it turns the pool's spin off), so not envNumber; the pool checks the range.
+const SPIN = process.env.DEMO_SPIN === undefined || process.env.DEMO_SPIN === '' ? undefined : Number(process.env.DEMO_SPIN);
 const WARMUP_MS = 300;
 const OPEN_MS = 500;
 const ROUND_TRIP_MS = 300;
@@ -189,17 +192,18 @@ async function main() {
     `machine: ${cpus.length > 0 ? cpus[0].model.trim() : 'unknown CPU'}, ${os.availableParallelism()} core(s) available, ` +
       `${os.platform()}-${os.arch()}, Node ${process.version}, load average ${os.loadavg()[0].toFixed(2)} at start`,
   );
-  const pool = new Pool({ filename: TASK_FILE, ...SETTINGS });
+  const pool = new Pool({ filename: TASK_FILE, ...SETTINGS, ...(SPIN !== undefined && { spinMicroseconds: SPIN }) });
   const piscina = new Piscina({ filename: TASK_FILE, ...SETTINGS, idleTimeout: 60000 });
   const s = pool.options;
   console.log(
     `worker-waker/pool: minThreads = maxThreads = ${s.maxThreads}, concurrentTasksPerWorker ${s.concurrentTasksPerWorker} ` +
-      `(window ÷ threads), maxQueue ${s.maxQueue}`,
+      `(window ÷ threads), maxQueue ${s.maxQueue}, spinMicroseconds ${s.spinMicroseconds}`,
   );
   const p = piscina.options;
   console.log(
     `piscina ${Piscina.version}: minThreads = maxThreads = ${p.maxThreads}, concurrentTasksPerWorker ${p.concurrentTasksPerWorker} ` +
-      `(window ÷ threads), atomics '${p.atomics}', maxQueue ${p.maxQueue}`,
+      `(window ÷ threads), atomics '${p.atomics}', maxQueue ${p.maxQueue}, no spinMicroseconds equivalent (its main thread ` +
+      'sleeps until a result arrives)',
   );
   console.log(
     `each round, for each pool in turn: ${WINDOW} in flight for ${SECONDS} s (tiny, small object, async); 1 in flight for ` +
@@ -266,7 +270,11 @@ async function main() {
   for (const row of rows) console.log(row.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '));
   const openRates = contenders.map((who) => median(who.results.open.map((r) => r.perSecond)));
   if (Math.min(...openRates) < 0.95 * RATE) console.log(`note: a pool did not keep up with the open loop (${openRates.map((r) => fmt(r)).join(' and ')} tasks/s): lower DEMO_RATE`);
-  console.log('the one-in-flight and open-loop latencies are bound by waking a parked thread in each direction (see docs/pool.md)');
+  console.log(
+    s.spinMicroseconds === 0
+      ? 'spinMicroseconds 0: the one-in-flight and open-loop latencies are bound by waking a parked thread in each direction (see docs/pool.md)'
+      : `the pool's threads stayed awake up to ${s.spinMicroseconds} µs (main thread) and 20 µs (idle workers) before sleeping (spinMicroseconds; see docs/pool.md)`,
+  );
   if (wrong !== 0) {
     console.error(`wrong results: ${wrong}`);
     process.exitCode = 1;

@@ -57,6 +57,10 @@ const BATCH = 32; // tasks a worker claims at once
 const CLOSE_JOIN_MS = 2000;
 const DESTROY_JOIN_MS = 200;
 const YIELD_EVERY_MS = 4; // let timers and I/O run while results keep streaming in
+// The spinMicroseconds option (see its doc comment): on by default. On the 2-vCPU VM, 100 µs
+// covers a parked worker's wake-up plus the task in the one-in-flight and open-loop demos.
+const DEFAULT_SPIN_MICROSECONDS = 100;
+const MAX_SPIN_MICROSECONDS = 1000;
 const SAMPLES = 8192; // run and wait times kept for the summaries (the most recent)
 const MAX_STARTUP_FAILURES = 3; // a worker that dies before it is ready, this many times in a row, fails the pool
 const MAX_CONCURRENCY = 1 << 16;
@@ -234,6 +238,41 @@ export interface PoolOptions {
    * ```
    */
   concurrentTasksPerWorker?: number | undefined;
+  /**
+   * Microseconds (an integer from 0 to 1000; default 100) the pool's threads stay awake for the
+   * next result or task instead of sleeping. While tasks are in flight, the main thread's event
+   * loop, each time it would sleep, polls for a result for up to this long first
+   * (`acquireAsync`'s `spinMicroseconds`); an idle worker looks for a new task for up to 20 µs
+   * (at most this long) before it blocks. A thread that sleeps costs a wake-up of tens of
+   * microseconds when its CPU has halted meanwhile, and a round trip needs two: this is what
+   * makes one task in flight and a trickle of tasks fast. The cost: up to this much CPU time on
+   * the main thread each time its loop would sleep with tasks in flight (only when it has nothing
+   * else to do; never while a `setImmediate` is pending nor past its next timer), taken from the
+   * workers when cores are scarce; spins that keep finding nothing back off. `0` turns both off
+   * (then every wait sleeps at once, as piscina's do).
+   *
+   * @example
+   * ```js
+   * const assert = require('node:assert');
+   * const { isMainThread } = require('node:worker_threads');
+   * const { Pool } = require('worker-waker/pool');
+   *
+   * module.exports = (n) => n * 2;
+   * if (isMainThread) {
+   *   (async () => {
+   *     const pool = new Pool({ filename: __filename, threads: 1, spinMicroseconds: 0 }); // never spin
+   *     assert.strictEqual(pool.options.spinMicroseconds, 0);
+   *     assert.strictEqual(await pool.run(21), 42);
+   *     assert.throws(() => new Pool({ filename: __filename, spinMicroseconds: 5000 }), {
+   *       name: 'RangeError',
+   *       message: /"spinMicroseconds".*from 0 to 1000/,
+   *     });
+   *     await pool.close();
+   *   })();
+   * }
+   * ```
+   */
+  spinMicroseconds?: number | undefined;
   /**
    * Passed to each `Worker`; each field given must be a finite number > 0 (an error names it:
    * `resourceLimits.maxOldGenerationSizeMb`). A worker that exceeds them dies and is replaced.
@@ -634,6 +673,8 @@ export class Pool {
   readonly #idleTimeout: number;
   readonly #maxQueue: number;
   readonly #concurrency: number;
+  /** The result wait's options: its loop spin (spinMicroseconds). */
+  readonly #resultWait: { spinMicroseconds: number };
   readonly #workerOptions: { resourceLimits?: ResourceLimits; env?: NodeJS.ProcessEnv | typeof SHARE_ENV };
   readonly #workerData: unknown;
 
@@ -738,6 +779,7 @@ export class Pool {
       throw rangeError('maxQueue', "an integer >= 0, Infinity or 'auto'", maxQueue);
     } else this.#maxQueue = maxQueue;
     this.#concurrency = integerOption(options, 'concurrentTasksPerWorker', 1, 1, MAX_CONCURRENCY);
+    this.#resultWait = { spinMicroseconds: integerOption(options, 'spinMicroseconds', DEFAULT_SPIN_MICROSECONDS, 0, MAX_SPIN_MICROSECONDS) };
     const { resourceLimits, env } = options;
     if (resourceLimits !== undefined && (typeof resourceLimits !== 'object' || resourceLimits === null)) {
       throw optionError('resourceLimits', 'an object', resourceLimits);
@@ -797,6 +839,7 @@ export class Pool {
       slot,
       filename: this.#filename,
       concurrency: this.#concurrency,
+      spinMicroseconds: this.#resultWait.spinMicroseconds,
       batch: BATCH,
       homeWord: slot % this.#layout.words,
       taskWaker: this.#taskWaker.buffer,
@@ -1220,7 +1263,7 @@ export class Pool {
           }
           continue;
         }
-        await this.#resultWaker.acquireAsync();
+        await this.#resultWaker.acquireAsync(this.#resultWait);
         lastYield = performance.now();
       }
     } finally {
@@ -1707,12 +1750,20 @@ export class Pool {
    *   const cores = Math.min(os.availableParallelism(), 64);
    *   assert.deepStrictEqual(pool.options, {
    *     minThreads: cores, maxThreads: cores, idleTimeout: 0, maxQueue: cores ** 2, concurrentTasksPerWorker: 1,
+   *     spinMicroseconds: 100,
    *   });
    *   pool.close();
    * }
    * ```
    */
-  get options(): { minThreads: number; maxThreads: number; idleTimeout: number; maxQueue: number; concurrentTasksPerWorker: number } {
+  get options(): {
+    minThreads: number;
+    maxThreads: number;
+    idleTimeout: number;
+    maxQueue: number;
+    concurrentTasksPerWorker: number;
+    spinMicroseconds: number;
+  } {
     if (!(#filename in asObject(this))) throw invalidReceiver('Pool', 'options');
     return {
       minThreads: this.#minThreads,
@@ -1720,6 +1771,7 @@ export class Pool {
       idleTimeout: this.#idleTimeout,
       maxQueue: this.#maxQueue,
       concurrentTasksPerWorker: this.#concurrency,
+      spinMicroseconds: this.#resultWait.spinMicroseconds,
     };
   }
 

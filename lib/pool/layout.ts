@@ -197,6 +197,8 @@ export interface WorkerInit {
   readonly slot: number;
   readonly filename: string; // a file: URL
   readonly concurrency: number;
+  /** The pool's spinMicroseconds: how long an idle worker looks for work before it blocks. */
+  readonly spinMicroseconds: number;
   readonly batch: number;
   readonly homeWord: number;
   readonly taskWaker: SharedArrayBuffer;

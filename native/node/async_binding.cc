@@ -22,9 +22,27 @@
 // Node's own TSFN hook, shuts the host down (queued calls leave their queues, ready grants go
 // back, the TSFN is never called again); Node then closes the TSFN and Finalize() frees the
 // host. Pending promises stay pending: no JS runs any more.
+//
+// The loop spin (acquireAsync's `spinMicroseconds`). Waking a thread whose event loop sleeps in
+// epoll costs tens of microseconds when its CPU has halted meanwhile; a grant that arrives while
+// the thread is still awake costs none of that. So while a pending call of this thread asked for
+// it, a libuv prepare handle (run right before the loop polls for I/O) polls the count of
+// signals sent (`signals_`) for up to the largest requested budget, and returns as soon as a grant's signal has been
+// sent: the poll that follows then finds the TSFN's async handle ready and does not sleep. It
+// spins only when the loop is about to sleep anyway (uv_backend_timeout() != 0: no setImmediate
+// or other idle work pending), never longer than the loop's own timeout (a timer due meanwhile
+// runs no later than without the spin), and adaptively (SpinBackoff: spins that find nothing
+// back off, so a thread whose calls wait long stops burning its CPU). The handle is unref'd: it
+// never keeps a loop alive. Its memory (LoopSpin) lives until libuv has closed it, which an
+// async cleanup hook does at teardown; the host and the handle drop their links to each other
+// when either goes first.
 #include "async_binding.h"
 
+#include <uv.h>
+
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -39,6 +57,45 @@ namespace {
 // microtasks of one batch run before the next is handed out: a thread terminated during a
 // large hand-out leaves at most one batch of resolved promises that never ran on.
 constexpr size_t kBatch = 256;
+
+// The largest `spinMicroseconds` a call may ask for (lib/acquire-async.ts checks the option).
+constexpr uint32_t kMaxLoopSpinMicros = 1000;
+
+// Tells the CPU we are in a spin-wait loop (saves power, frees the sibling hyperthread).
+inline void CpuRelax() {
+#if defined(_MSC_VER) && !defined(__clang__) && (defined(_M_X64) || defined(_M_IX86))
+  _mm_pause();
+#elif defined(_MSC_VER) && !defined(__clang__) && defined(_M_ARM64)
+  __yield();
+#elif defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+  __asm__ __volatile__("yield");
+#else
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+#endif
+}
+
+class Host;
+
+// The prepare handle of the loop spin (see the top of this file) and the links that let the host
+// and the handle outlive each other. JS thread only.
+struct LoopSpin {
+  uv_prepare_t handle;
+  Host* host = nullptr;  // null once the host is finalized
+  napi_async_cleanup_hook_handle hook = nullptr;
+  bool started = false;
+};
+
+// What the loop spin did (the test build reads them: asyncSpinStats). JS thread only.
+struct LoopSpinStats {
+  double spins = 0;          // spins made
+  double found = 0;          // spins that ended because a grant was signalled
+  double notSleeping = 0;    // prepares skipped because the loop was not going to sleep
+  double backingOff = 0;     // prepares skipped by the back-off
+  double spunMicros = 0;     // time spent spinning
+  double maxSpinMicros = 0;  // the longest spin
+};
 
 class Host final : public GrantSink {
  public:
@@ -84,6 +141,46 @@ class Host final : public GrantSink {
     return static_cast<uint32_t>(dispatchers_.size() - 1);
   }
 
+  // Dispatcher `index` now has pending calls that asked for a loop spin of up to `micros` (0:
+  // none). The loop spins for the largest request of all dispatchers; the prepare handle runs
+  // only while that is not 0.
+  void SetSpin(napi_env env, uint32_t index, uint32_t micros) {
+    dispatchers_[index].spinMicros = micros;
+    uint32_t largest = 0;
+    for (const Dispatcher& dispatcher : dispatchers_) largest = std::max(largest, dispatcher.spinMicros);
+    spinMicros_ = largest;
+    if (largest != 0 && spin_ == nullptr) {
+      uv_loop_t* loop = nullptr;
+      if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) return;  // no spin: calls still work
+      auto* spin = new LoopSpin();
+      if (uv_prepare_init(loop, &spin->handle) != 0) {
+        delete spin;
+        return;
+      }
+      spin->handle.data = spin;
+      spin->host = this;
+      // Unref'd: a pending spin call must not keep the loop alive (its TSFN ref does, when asked).
+      uv_unref(reinterpret_cast<uv_handle_t*>(&spin->handle));
+      if (napi_add_async_cleanup_hook(env, CloseSpin, spin, &spin->hook) != napi_ok) {
+        // Closed at once: without the hook nothing would close it at teardown.
+        spin->host = nullptr;
+        uv_close(reinterpret_cast<uv_handle_t*>(&spin->handle), FreeSpin);
+        return;
+      }
+      spin_ = spin;
+    }
+    if (spin_ == nullptr) return;
+    if (largest != 0 && !spin_->started) {
+      uv_prepare_start(&spin_->handle, OnPrepare);
+      spin_->started = true;
+    } else if (largest == 0 && spin_->started) {
+      uv_prepare_stop(&spin_->handle);
+      spin_->started = false;
+    }
+  }
+
+  const LoopSpinStats& spinStats() const { return spinStats_; }
+
   bool HasDispatcher(uint32_t index) const { return index < dispatchers_.size(); }
 
   void Ref(napi_env env, bool ref) {
@@ -96,7 +193,15 @@ class Host final : public GrantSink {
   AsyncHost& core() { return core_; }
 
   // Any thread, under the AsyncHost's mutex, never after Shutdown().
-  void Signal() override { napi_call_threadsafe_function(tsfn_, nullptr, napi_tsfn_nonblocking); }
+  void Signal() override {
+    napi_call_threadsafe_function(tsfn_, nullptr, napi_tsfn_nonblocking);
+    // Counted after the call: a loop spin that sees the count move goes on to poll, and the
+    // TSFN's async handle must already be ready then, or the poll would sleep after all. Release,
+    // paired with the spin's acquire loads: the wake-up written by the call above happens before
+    // that poll. (The call's CallJs may even run, and count its answer, before this increment:
+    // the counts then differ for a moment, which only makes a spin skip once.)
+    signals_.fetch_add(1, std::memory_order_release);
+  }
 
   // JS thread: a call was queued on `state` (its BigUint64Array is `array`). The array stays
   // referenced while the state has queued calls here: a node points into its memory, and a
@@ -121,6 +226,8 @@ class Host final : public GrantSink {
     // env is null when Node empties the queue of a finalized TSFN: nothing left to touch.
     if (env == nullptr) return;
     Host* host = static_cast<Host*>(context);
+    // Each Signal() queues exactly one call of this function: it answers one signal.
+    ++host->answered_;
     std::vector<WaitNode*> batch;
     host->core_.TakeReady(kBatch, &batch);
     // One dispatch call per run of calls of the same dispatcher, in FIFO order.
@@ -181,12 +288,87 @@ class Host final : public GrantSink {
     return progress == nullptr ? 0 : std::min<size_t>(progress[0], run.size());
   }
 
+  // JS thread, before the loop polls for I/O, while some pending call asked for a loop spin.
+  static void OnPrepare(uv_prepare_t* handle) {
+    auto* spin = static_cast<LoopSpin*>(handle->data);
+    if (spin->host != nullptr) spin->host->SpinBeforePoll(handle->loop);
+  }
+
+  void SpinBeforePoll(uv_loop_t* loop) {
+    using Clock = std::chrono::steady_clock;
+    if (spinMicros_ == 0 || !SpinEnabled()) return;
+    // Acquire: see Signal(). A signal not yet answered means the poll will not sleep.
+    if (signals_.load(std::memory_order_acquire) != answered_) return;
+    // Fresh: the timeout below is then measured from now, not from the start of this turn.
+    uv_update_time(loop);
+    const int timeout = uv_backend_timeout(loop);
+    if (timeout == 0) {  // setImmediate callbacks or other idle work: the loop does not sleep
+      ++spinStats_.notSleeping;
+      return;
+    }
+    if (!spinBackoff_.ShouldSpin()) {
+      ++spinStats_.backingOff;
+      return;
+    }
+    std::chrono::microseconds budget{spinMicros_};
+    if (timeout > 0) budget = std::min<std::chrono::microseconds>(budget, std::chrono::milliseconds(timeout));
+    const Clock::time_point start = Clock::now();
+    const Clock::time_point giveUpAt = start + budget;
+    bool found = false;
+    for (unsigned poll = 1;; ++poll) {
+      CpuRelax();
+      if (signals_.load(std::memory_order_acquire) != answered_) {  // acquire: see Signal()
+        found = true;
+        break;
+      }
+      if (poll % 16 == 0 && Clock::now() >= giveUpAt) break;  // reading the clock costs ~20 ns
+    }
+    spinBackoff_.Record(found);
+    const double spun = std::chrono::duration<double, std::micro>(Clock::now() - start).count();
+    ++spinStats_.spins;
+    if (found) ++spinStats_.found;
+    spinStats_.spunMicros += spun;
+    spinStats_.maxSpinMicros = std::max(spinStats_.maxSpinMicros, spun);
+    // The loop computes its poll timeout from its cached time: brought up to date, the time spun
+    // counts against that timeout instead of adding to it.
+    uv_update_time(loop);
+  }
+
+  // JS thread, at teardown (an async cleanup hook, so that Node waits for the close).
+  static void CloseSpin(napi_async_cleanup_hook_handle hook, void* arg) {
+    auto* spin = static_cast<LoopSpin*>(arg);
+    spin->hook = hook;
+    if (spin->host != nullptr) spin->host->spin_ = nullptr;
+    spin->host = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(&spin->handle), FreeSpin);
+  }
+
+  static void FreeSpin(uv_handle_t* handle) {
+    auto* spin = static_cast<LoopSpin*>(handle->data);
+    if (spin->hook != nullptr) napi_remove_async_cleanup_hook(spin->hook);
+    delete spin;
+  }
+
+  // The host is going away first: the handle stops and forgets it (CloseSpin still closes it).
+  void DetachSpin() {
+    if (spin_ == nullptr) return;
+    if (spin_->started) uv_prepare_stop(&spin_->handle);
+    spin_->started = false;
+    spin_->host = nullptr;
+    spin_ = nullptr;
+  }
+
   // JS thread, at environment teardown, before Node's TSFN hook.
-  static void Cleanup(void* arg) { static_cast<Host*>(arg)->core_.Shutdown(); }
+  static void Cleanup(void* arg) {
+    Host* host = static_cast<Host*>(arg);
+    host->DetachSpin();
+    host->core_.Shutdown();
+  }
 
   // JS thread, when Node closes the TSFN (teardown).
   static void Finalize(napi_env env, void* data, void*) {
     Host* host = static_cast<Host*>(data);
+    host->DetachSpin();
     host->core_.Shutdown();
     napi_remove_env_cleanup_hook(env, Cleanup, host);
     for (Dispatcher& dispatcher : host->dispatchers_) {
@@ -202,6 +384,7 @@ class Host final : public GrantSink {
     napi_ref dispatch = nullptr;
     napi_ref progress = nullptr;  // Uint32Array: [0] calls handed to promises so far
     napi_ref ids = nullptr;       // Float64Array of kBatch: the batch's call ids
+    uint32_t spinMicros = 0;      // the loop spin its pending calls asked for (asyncSpin)
   };
 
   struct Pin {
@@ -215,6 +398,14 @@ class Host final : public GrantSink {
   std::vector<Dispatcher> dispatchers_;
   std::unordered_map<Word*, Pin> pins_;  // JS thread only
   size_t refs_ = 0;                      // JS thread only: see AsyncRef
+  // Signal() calls so far (any thread) and CallJs calls that answered them (JS thread only): they
+  // differ while a grant's signal waits for the loop. Polled by the loop spin.
+  std::atomic<uint64_t> signals_{0};
+  uint64_t answered_ = 0;
+  uint32_t spinMicros_ = 0;   // JS thread only: the largest request of the dispatchers
+  LoopSpin* spin_ = nullptr;  // JS thread only: made on the first request
+  SpinBackoff spinBackoff_;   // JS thread only
+  LoopSpinStats spinStats_;   // JS thread only
 };
 
 Host& HostArg(const Napi::CallbackInfo& info) {
@@ -290,6 +481,23 @@ Napi::Value AsyncPoll(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// asyncSpin(dispatcher, microseconds): the pending calls of `dispatcher` ask the loop to spin for
+// up to `microseconds` (an integer 0-1000; 0: they no longer do) before it sleeps.
+Napi::Value AsyncSpin(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Host& host = HostArg(info);
+  double dispatcher = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+  if (!(dispatcher >= 0 && dispatcher < 4294967296.0) || !host.HasDispatcher(static_cast<uint32_t>(dispatcher))) {
+    throw Napi::RangeError::New(env, "The \"dispatcher\" argument must be an index returned by asyncInit");
+  }
+  double micros = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
+  if (!(micros >= 0 && micros <= kMaxLoopSpinMicros) || micros != static_cast<double>(static_cast<uint32_t>(micros))) {
+    throw Napi::RangeError::New(env, "The \"microseconds\" argument must be an integer from 0 to 1000");
+  }
+  host.SetSpin(env, static_cast<uint32_t>(dispatcher), static_cast<uint32_t>(micros));
+  return env.Undefined();
+}
+
 }  // namespace
 
 size_t AsyncPending(napi_env env) {
@@ -302,6 +510,19 @@ uint64_t AsyncCancelsGivingBackGrant(napi_env env) {
   return host == nullptr ? 0 : host->core().CancelsGivingBack();
 }
 
+Napi::Value AsyncSpinStats(Napi::Env env) {
+  Host* host = Host::Of(env);
+  LoopSpinStats stats = host == nullptr ? LoopSpinStats() : host->spinStats();
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("spins", stats.spins);
+  result.Set("found", stats.found);
+  result.Set("notSleeping", stats.notSleeping);
+  result.Set("backingOff", stats.backingOff);
+  result.Set("spunMicros", stats.spunMicros);
+  result.Set("maxSpinMicros", stats.maxSpinMicros);
+  return result;
+}
+
 void InitAsyncExports(Napi::Env env, Napi::Object exports) {
   exports.Set("asyncInit", Napi::Function::New(env, AsyncInit, "asyncInit"));
   exports.Set("asyncBatch", Napi::Number::New(env, static_cast<double>(kBatch)));
@@ -309,6 +530,7 @@ void InitAsyncExports(Napi::Env env, Napi::Object exports) {
   exports.Set("asyncCancel", Napi::Function::New(env, AsyncCancel, "asyncCancel"));
   exports.Set("asyncRef", Napi::Function::New(env, AsyncRef, "asyncRef"));
   exports.Set("asyncPoll", Napi::Function::New(env, AsyncPoll, "asyncPoll"));
+  exports.Set("asyncSpin", Napi::Function::New(env, AsyncSpin, "asyncSpin"));
 }
 
 }  // namespace worker_waker

@@ -17,5 +17,8 @@ void InitAsyncExports(Napi::Env env, Napi::Object exports);
 // race happened).
 size_t AsyncPending(napi_env env);
 uint64_t AsyncCancelsGivingBackGrant(napi_env env);
+// What this thread's loop spin did so far (spins, found, notSleeping, backingOff, spunMicros,
+// maxSpinMicros), all zero before any call asked for a spin.
+Napi::Value AsyncSpinStats(Napi::Env env);
 
 }  // namespace worker_waker

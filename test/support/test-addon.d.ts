@@ -29,6 +29,12 @@ export interface NativeTestExports {
   asyncPending(): number;
   /** Cancels on this thread that found their grant already made and gave it back (a statistic). */
   asyncCancelsGivingBackGrant(): number;
+  /**
+   * What this thread's loop spin (acquireAsync's `spinMicroseconds`) did so far: spins made, spins
+   * ended by a grant's signal, prepares skipped because the loop was not going to sleep (a
+   * setImmediate pending) or by the back-off, and the time spun (total and longest, µs).
+   */
+  asyncSpinStats(): { spins: number; found: number; notSleeping: number; backingOff: number; spunMicros: number; maxSpinMicros: number };
 }
 
 declare const testAddon: NativeBinding & NativeTestExports;
