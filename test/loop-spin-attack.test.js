@@ -6,7 +6,7 @@
 // bounded waits; the test build's asyncSpinStats says what the spin did, never how fast.
 const path = require('node:path');
 const net = require('node:net');
-const { execFile } = require('node:child_process');
+const { execFile, spawnSync } = require('node:child_process');
 const native = require('./support/test-addon'); // first: the lib then uses the test build
 const { WorkerWaker } = require('..');
 const { Pool } = require('../dist/pool');
@@ -39,9 +39,15 @@ function within(promise, ms, what) {
   return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
 }
 
-function runChild(args, timeoutMs = 20_000) {
+// `taskset -c 0` where there is one (Linux): the child's threads share one CPU.
+const ONE_CPU = spawnSync('taskset', ['-c', '0', 'true']).status === 0 ? ['taskset', '-c', '0'] : null;
+
+function runChild(args, { timeoutMs = 20_000, oneCpu = false } = {}) {
+  const env = { ...process.env };
+  delete env.WORKER_WAKER_SPIN;
+  const [file, ...prefix] = oneCpu && ONE_CPU ? [...ONE_CPU, process.execPath] : [process.execPath];
   return new Promise((resolve) => {
-    execFile(process.execPath, [CHILD, ...args], { timeout: timeoutMs }, (error, stdout, stderr) => {
+    execFile(file, [...prefix, CHILD, ...args], { timeout: timeoutMs, env }, (error, stdout, stderr) => {
       resolve({ code: error ? error.code : 0, signal: error ? error.signal : null, stdout, stderr });
     });
   });
@@ -301,6 +307,26 @@ describe('loop liveness', () => {
     expect(report.prepares).toBe(0); // no task in flight: no result wait, no spin
     // A thread that spins while idle burns a whole core (cpu ≈ wall); idle, it is a few percent.
     expect(report.cpuMicros).toBeLessThan(report.wallMicros * 0.25);
+  });
+});
+
+describe('the pool\'s result wait', () => {
+  // A grant's Signal() marks a signal outstanding after it wakes the JS thread. When the JS thread
+  // answers it before the mark lands (the granting thread preempted by the thread it woke, as on
+  // one CPU), the mark must not outlive the answer: a mark that stays makes every later prepare
+  // return before spinning, and the loop never spins again while it sleeps between grants.
+  test.each([
+    ['on one CPU', true],
+    ['on any CPU', false],
+  ])('%s: after each granted result, a long task\'s wait still spins (backing off: at most 10 spins a round)', async (_, oneCpu) => {
+    const result = await runChild(['busy-pool'], { oneCpu });
+    expect(result).toMatchObject({ code: 0, signal: null, stderr: '' });
+    const rounds = JSON.parse(result.stdout);
+    expect(rounds).toHaveLength(12);
+    for (const { prepares, spins } of rounds) {
+      expect(prepares).toBeGreaterThan(0);
+      expect(spins).toBeLessThanOrEqual(10);
+    }
   });
 });
 
