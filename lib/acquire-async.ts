@@ -87,7 +87,8 @@ export interface AcquireAsyncOptions {
    * timer, and less and less often while its spins find nothing. The cost: up to this much CPU
    * time each time the loop would sleep with such a call pending, taken from other threads when
    * cores are scarce. With several calls pending, the loop spins for the largest request. The
-   * environment variable `WORKER_WAKER_SPIN=0` turns it off.
+   * environment variable `WORKER_WAKER_SPIN=0` turns it off; under Bun and Deno the option is
+   * checked, then treated as 0 (the spin drives libuv directly, which they lack).
    * @example
    * ```js
    * const assert = require('node:assert');
@@ -169,6 +170,10 @@ let dispatcherIndex = -1;
 // The loop spin (options.spinMicroseconds): pending calls by requested microseconds; the addon
 // spins for the largest request (asyncSpin), and stops when none is left.
 const MAX_SPIN_MICROSECONDS = 1000;
+// Only on Node itself: the spin drives libuv directly (a prepare handle, uv_backend_timeout), and
+// Bun aborts on those libuv functions ("unsupported uv function") while Deno's process lacks them
+// (the first call ends it with "undefined symbol"). Elsewhere the option is checked, then ignored.
+const LOOP_SPIN_SUPPORTED = typeof process.versions.bun !== 'string' && typeof process.versions.deno !== 'string';
 const spinRequests = new Map<number, number>();
 let spinAsked = 0;
 
@@ -406,7 +411,7 @@ export function acquireAsync(state: StateView, cells: Uint32Array, options?: unk
     pending.set(id, entry);
     try {
       if (ref && refd++ === 0) native.asyncRef(true);
-      if (spin !== 0) {
+      if (spin !== 0 && LOOP_SPIN_SUPPORTED) {
         addSpin(spin);
         entry.spin = spin; // counted: detach() takes it back
       }

@@ -26,9 +26,9 @@
 // The loop spin (acquireAsync's `spinMicroseconds`). Waking a thread whose event loop sleeps in
 // epoll costs tens of microseconds when its CPU has halted meanwhile; a grant that arrives while
 // the thread is still awake costs none of that. So while a pending call of this thread asked for
-// it, a libuv prepare handle (run right before the loop polls for I/O) polls the count of
-// signals sent (`signals_`) for up to the largest requested budget, and returns as soon as a grant's signal has been
-// sent: the poll that follows then finds the TSFN's async handle ready and does not sleep. It
+// it, a libuv prepare handle (run right before the loop polls for I/O) polls `signalsSent_`
+// for up to the largest requested budget, and returns as soon as a grant's signal has been
+// sent that CallJs has not answered yet: the poll that follows then finds the TSFN's async handle ready and does not sleep. It
 // spins only when the loop is about to sleep anyway (uv_backend_timeout() != 0: no setImmediate
 // or other idle work pending), never longer than the loop's own timeout (a timer due meanwhile
 // runs no later than without the spin), and adaptively (SpinBackoff: spins that find nothing
@@ -194,13 +194,16 @@ class Host final : public GrantSink {
 
   // Any thread, under the AsyncHost's mutex, never after Shutdown().
   void Signal() override {
-    napi_call_threadsafe_function(tsfn_, nullptr, napi_tsfn_nonblocking);
-    // Counted after the call: a loop spin that sees the count move goes on to poll, and the
+    if (napi_call_threadsafe_function(tsfn_, nullptr, napi_tsfn_nonblocking) != napi_ok) return;
+    // Counted after the call: a loop spin that sees the count go up goes on to poll, and the
     // TSFN's async handle must already be ready then, or the poll would sleep after all. Release,
-    // paired with the spin's acquire loads: the wake-up written by the call above happens before
-    // that poll. (The call's CallJs may even run, and count its answer, before this increment:
-    // the counts then differ for a moment, which only makes a spin skip once.)
-    signals_.fetch_add(1, std::memory_order_release);
+    // paired with the spin's acquire load: the wake-up written by the call above happens before
+    // that poll. A count, not a flag that CallJs clears: CallJs may answer this call before the
+    // count below lands (this thread preempted right after waking the JS thread, as on one CPU),
+    // and a flag set after its clear would stay set with nothing pending, so the loop would not
+    // spin again until some later grant. Each successful call is answered by one CallJs, so the
+    // two counts meet again.
+    signalsSent_.fetch_add(1, std::memory_order_release);
   }
 
   // JS thread: a call was queued on `state` (its BigUint64Array is `array`). The array stays
@@ -226,8 +229,9 @@ class Host final : public GrantSink {
     // env is null when Node empties the queue of a finalized TSFN: nothing left to touch.
     if (env == nullptr) return;
     Host* host = static_cast<Host*>(context);
-    // Each Signal() queues exactly one call of this function: it answers one signal.
-    ++host->answered_;
+    // This call answers one Signal() (see there); a grant pushed after TakeReady below has
+    // emptied the ready list signals again and is counted anew.
+    ++host->signalsAnswered_;
     std::vector<WaitNode*> batch;
     host->core_.TakeReady(kBatch, &batch);
     // One dispatch call per run of calls of the same dispatcher, in FIFO order.
@@ -294,11 +298,15 @@ class Host final : public GrantSink {
     if (spin->host != nullptr) spin->host->SpinBeforePoll(handle->loop);
   }
 
+  // Whether a Signal() is sent and not answered yet (then the poll will not sleep), or answered
+  // before its sender counted it (then it is counted any moment: not spinning meanwhile costs
+  // nothing). Acquire: see Signal().
+  bool SignalOutstanding() const { return signalsSent_.load(std::memory_order_acquire) != signalsAnswered_; }
+
   void SpinBeforePoll(uv_loop_t* loop) {
     using Clock = std::chrono::steady_clock;
     if (spinMicros_ == 0 || !SpinEnabled()) return;
-    // Acquire: see Signal(). A signal not yet answered means the poll will not sleep.
-    if (signals_.load(std::memory_order_acquire) != answered_) return;
+    if (SignalOutstanding()) return;
     // Fresh: the timeout below is then measured from now, not from the start of this turn.
     uv_update_time(loop);
     const int timeout = uv_backend_timeout(loop);
@@ -317,7 +325,7 @@ class Host final : public GrantSink {
     bool found = false;
     for (unsigned poll = 1;; ++poll) {
       CpuRelax();
-      if (signals_.load(std::memory_order_acquire) != answered_) {  // acquire: see Signal()
+      if (SignalOutstanding()) {
         found = true;
         break;
       }
@@ -398,10 +406,10 @@ class Host final : public GrantSink {
   std::vector<Dispatcher> dispatchers_;
   std::unordered_map<Word*, Pin> pins_;  // JS thread only
   size_t refs_ = 0;                      // JS thread only: see AsyncRef
-  // Signal() calls so far (any thread) and CallJs calls that answered them (JS thread only): they
-  // differ while a grant's signal waits for the loop. Polled by the loop spin.
-  std::atomic<uint64_t> signals_{0};
-  uint64_t answered_ = 0;
+  // Signal() calls made (any thread) and answered by CallJs (JS thread only); the loop spin
+  // polls for the first to pass the second.
+  std::atomic<uint64_t> signalsSent_{0};
+  uint64_t signalsAnswered_ = 0;
   uint32_t spinMicros_ = 0;   // JS thread only: the largest request of the dispatchers
   LoopSpin* spin_ = nullptr;  // JS thread only: made on the first request
   SpinBackoff spinBackoff_;   // JS thread only
