@@ -42,7 +42,11 @@
 
 #include <uv.h>
 
-#if !defined(_WIN32)
+// Where uv_backend_fd() is an fd that poll() reports ready when the loop has events: epoll
+// (Linux) and kqueue (macOS, the BSDs). See LoopHasIo.
+#if defined(__linux__) || defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || \
+    defined(__NetBSD__) || defined(__DragonFly__)
+#define WORKER_WAKER_POLLABLE_LOOP_FD 1
 #include <poll.h>
 #endif
 
@@ -95,11 +99,12 @@ constexpr std::chrono::microseconds kIoCheckInterval{2};
 // handles other threads wake it with, the io_uring ring of libuv's fs calls. It may answer true
 // for events libuv then ignores (a watcher stopped or changed earlier in this turn stays armed
 // until the poll updates it): that ends a spin early, which costs the spin's gain, never
-// correctness. Where there is no such fd (Windows: uv_backend_fd() is -1, the loop waits on an
-// I/O completion port that cannot be polled without taking its events), it says false and the
-// spin ends only on a grant or its budget, as before.
+// correctness. Where there is no such fd it says false, and the spin ends only on a grant, its
+// budget or the next timer: on Windows (uv_backend_fd() is -1: the loop waits on an I/O
+// completion port, which cannot be asked without taking its events) and wherever the backend is
+// something else (AIX's pollset handle is not an fd).
 bool LoopHasIo(int backendFd) {
-#if defined(_WIN32)
+#if !defined(WORKER_WAKER_POLLABLE_LOOP_FD)
   (void)backendFd;
   return false;
 #else
