@@ -84,9 +84,11 @@ export interface AcquireAsyncOptions {
    * a sleeping event loop costs tens of microseconds when its CPU has halted meanwhile; a permit
    * released while the loop still spins arrives without that wake-up. The loop spins only when
    * it is about to sleep anyway (never while a `setImmediate` is pending), never past its next
-   * timer, and less and less often while its spins find nothing. The cost: up to this much CPU
-   * time each time the loop would sleep with such a call pending, taken from other threads when
-   * cores are scarce. With several calls pending, the loop spins for the largest request. The
+   * timer, and less and less often while its spins find nothing; a spin stops as soon as the loop
+   * has I/O to handle, such as a socket's data or another thread's message (on Linux, macOS and
+   * the BSDs; elsewhere, such as on Windows, it runs to a grant, its budget or the next timer).
+   * The cost: up to this much CPU time each time the loop would sleep with such a call pending,
+   * taken from other threads when cores are scarce. With several calls pending, the loop spins for the largest request. The
    * environment variable `WORKER_WAKER_SPIN=0` turns it off; under Bun and Deno the option is
    * checked, then treated as 0 (the spin drives libuv directly, which they lack).
    * @example

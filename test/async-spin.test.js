@@ -231,6 +231,23 @@ describe('the spin', () => {
     await within(exited(worker), 5000, 'the worker to end');
     expect(waker.sleepers()).toBe(0);
   });
+  test('I/O that arrives during a spin ends it: a call never granted does not hold up an echo', async () => {
+    // In a fresh thread, whose spin has not backed off: each line goes through a child process
+    // and back while that thread's loop spins for a call that asked for 1000 µs and never gets a
+    // permit. A spin the answer arrives in ends there (endedByIo), not at the end of its budget.
+    const waker = new WorkerWaker();
+    const worker = spinners.startWorker({ buffer: waker.buffer, echo: 200 });
+    const report = await within(nextMessage(worker), 20_000, '200 echoes');
+    expect(report.echoed).toBe(200);
+    expect(report.spins).toBeGreaterThan(0);
+    expect(report.found).toBe(0); // nothing was granted
+    expect(report.endedByIo).toBeGreaterThan(0);
+    expect(report.endedByIo).toBeLessThanOrEqual(report.spins);
+    await within(exited(worker), 5000, 'the worker to end');
+    expect(waker.sleepers()).toBe(0);
+    waker.release(1);
+    expect(waker.permits()).toBe(1); // the aborted call took nothing
+  });
 });
 
 describe('threads and teardown', () => {

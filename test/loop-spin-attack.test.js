@@ -338,6 +338,6 @@ describe('other runtimes', () => {
     expect(result).toMatchObject({ code: 0, signal: null, stderr: '' });
     const report = JSON.parse(result.stdout);
     expect(report).toMatchObject({ granted: true, timedOut: false, pending: 0 });
-    expect(report.stats).toEqual({ spins: 0, found: 0, notSleeping: 0, backingOff: 0, spunMicros: 0, maxSpinMicros: 0 });
+    expect(report.stats).toEqual({ spins: 0, found: 0, endedByIo: 0, notSleeping: 0, backingOff: 0, spunMicros: 0, maxSpinMicros: 0 });
   });
 });

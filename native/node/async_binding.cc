@@ -32,13 +32,23 @@
 // spins only when the loop is about to sleep anyway (uv_backend_timeout() != 0: no setImmediate
 // or other idle work pending), never longer than the loop's own timeout (a timer due meanwhile
 // runs no later than without the spin), and adaptively (SpinBackoff: spins that find nothing
-// back off, so a thread whose calls wait long stops burning its CPU). The handle is unref'd: it
+// back off, so a thread whose calls wait long stops burning its CPU). It also ends as soon as the
+// loop has I/O to handle (LoopHasIo: a readable socket, an incoming connection, a message from
+// another thread), which the poll would otherwise only see after the spin. The handle is unref'd: it
 // never keeps a loop alive. Its memory (LoopSpin) lives until libuv has closed it, which an
 // async cleanup hook does at teardown; the host and the handle drop their links to each other
 // when either goes first.
 #include "async_binding.h"
 
 #include <uv.h>
+
+// Where uv_backend_fd() is an fd that poll() reports ready when the loop has events: epoll
+// (Linux) and kqueue (macOS, the BSDs). See LoopHasIo.
+#if defined(__linux__) || defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || \
+    defined(__NetBSD__) || defined(__DragonFly__)
+#define WORKER_WAKER_POLLABLE_LOOP_FD 1
+#include <poll.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -76,6 +86,36 @@ inline void CpuRelax() {
 #endif
 }
 
+// How often the loop spin asks whether the loop has I/O ready: a poll() costs a system call
+// (a few hundred nanoseconds), so it is made at most once per this interval of the spin.
+constexpr std::chrono::microseconds kIoCheckInterval{2};
+
+// Whether the loop's next poll would find I/O ready without sleeping. `backendFd` is
+// uv_backend_fd(): the epoll fd on Linux, the kqueue fd on macOS and the BSDs. Both are
+// readable exactly when their kernel object has events ready (epoll: its ready list is not
+// empty, each fd rechecked as level-triggered; kqueue: a kevent() would return events), so a
+// readable backend fd means the loop's epoll_wait/kevent returns at once: spinning on would only
+// delay that I/O. Every source the loop waits on is in that set: sockets, pipes, the async
+// handles other threads wake it with, the io_uring ring of libuv's fs calls. It may answer true
+// for events libuv then ignores (a watcher stopped or changed earlier in this turn stays armed
+// until the poll updates it): that ends a spin early, which costs the spin's gain, never
+// correctness. Where there is no such fd it says false, and the spin ends only on a grant, its
+// budget or the next timer: on Windows (uv_backend_fd() is -1: the loop waits on an I/O
+// completion port, which cannot be asked without taking its events) and wherever the backend is
+// something else (AIX's pollset handle is not an fd).
+bool LoopHasIo(int backendFd) {
+#if !defined(WORKER_WAKER_POLLABLE_LOOP_FD)
+  (void)backendFd;
+  return false;
+#else
+  if (backendFd < 0) return false;
+  struct pollfd ready = {backendFd, POLLIN, 0};
+  // Timeout 0: asks and returns. An error (EINTR) reads as "nothing ready": the spin goes on
+  // and asks again at the next interval.
+  return ::poll(&ready, 1, 0) > 0 && (ready.revents & POLLIN) != 0;
+#endif
+}
+
 class Host;
 
 // The prepare handle of the loop spin (see the top of this file) and the links that let the host
@@ -91,6 +131,7 @@ struct LoopSpin {
 struct LoopSpinStats {
   double spins = 0;          // spins made
   double found = 0;          // spins that ended because a grant was signalled
+  double endedByIo = 0;      // spins that ended because the loop had I/O to handle
   double notSleeping = 0;    // prepares skipped because the loop was not going to sleep
   double backingOff = 0;     // prepares skipped by the back-off
   double spunMicros = 0;     // time spent spinning
@@ -322,19 +363,38 @@ class Host final : public GrantSink {
     if (timeout > 0) budget = std::min<std::chrono::microseconds>(budget, std::chrono::milliseconds(timeout));
     const Clock::time_point start = Clock::now();
     const Clock::time_point giveUpAt = start + budget;
+    const int backendFd = uv_backend_fd(loop);
     bool found = false;
-    for (unsigned poll = 1;; ++poll) {
+    // I/O that came in during this turn's callbacks: the poll would not sleep at all.
+    bool io = LoopHasIo(backendFd);
+    Clock::time_point nextIoCheck = start + kIoCheckInterval;
+    for (unsigned round = 1; !io; ++round) {
       CpuRelax();
       if (SignalOutstanding()) {
         found = true;
         break;
       }
-      if (poll % 16 == 0 && Clock::now() >= giveUpAt) break;  // reading the clock costs ~20 ns
+      if (round % 16 != 0) continue;  // reading the clock costs ~20 ns
+      const Clock::time_point now = Clock::now();
+      if (now >= giveUpAt) break;
+      if (now >= nextIoCheck) {
+        io = LoopHasIo(backendFd);
+        nextIoCheck = now + kIoCheckInterval;
+      }
     }
-    spinBackoff_.Record(found);
+    // A grant's Signal() wakes the loop (its async handle: I/O) just before it counts the signal:
+    // a spin that saw that I/O first was ended by the grant.
+    if (io && SignalOutstanding()) {
+      io = false;
+      found = true;
+    }
+    // A spin ended by I/O neither found a grant nor spent its budget in vain (it ended when the
+    // loop had work): it leaves the back-off as it was.
+    if (!io) spinBackoff_.Record(found);
     const double spun = std::chrono::duration<double, std::micro>(Clock::now() - start).count();
     ++spinStats_.spins;
     if (found) ++spinStats_.found;
+    if (io) ++spinStats_.endedByIo;
     spinStats_.spunMicros += spun;
     spinStats_.maxSpinMicros = std::max(spinStats_.maxSpinMicros, spun);
     // The loop computes its poll timeout from its cached time: brought up to date, the time spun
@@ -524,6 +584,7 @@ Napi::Value AsyncSpinStats(Napi::Env env) {
   Napi::Object result = Napi::Object::New(env);
   result.Set("spins", stats.spins);
   result.Set("found", stats.found);
+  result.Set("endedByIo", stats.endedByIo);
   result.Set("notSleeping", stats.notSleeping);
   result.Set("backingOff", stats.backingOff);
   result.Set("spunMicros", stats.spunMicros);

@@ -34,7 +34,7 @@ export interface NativeTestExports {
    * ended by a grant's signal, prepares skipped because the loop was not going to sleep (a
    * setImmediate pending) or by the back-off, and the time spun (total and longest, µs).
    */
-  asyncSpinStats(): { spins: number; found: number; notSleeping: number; backingOff: number; spunMicros: number; maxSpinMicros: number };
+  asyncSpinStats(): { spins: number; found: number; endedByIo: number; notSleeping: number; backingOff: number; spunMicros: number; maxSpinMicros: number };
 }
 
 declare const testAddon: NativeBinding & NativeTestExports;
