@@ -32,10 +32,15 @@ function mix(x) {
 let lastWake = 0;
 if (!isMainThread) {
   const { WorkerWaker } = require('worker-waker');
-  const { acquire, acquireAsync } = WorkerWaker.prototype;
+  const { acquire, acquireTimeout, acquireAsync } = WorkerWaker.prototype;
   WorkerWaker.prototype.acquire = function () {
     acquire.call(this);
     lastWake = now();
+  };
+  WorkerWaker.prototype.acquireTimeout = function (...args) {
+    const granted = acquireTimeout.apply(this, args);
+    if (granted) lastWake = now();
+    return granted;
   };
   WorkerWaker.prototype.acquireAsync = function (...args) {
     return acquireAsync.apply(this, args).then((granted) => {
@@ -134,6 +139,20 @@ function main() {
       ['main wake → caller', p50(rows.map(([, , , wake, t1]) => t1 - wake))],
       ['end → caller', p50(rows.map(([, , end, , t1]) => t1 - end))],
     ];
+    // The tasks one wake-up started (same wake time), in start order: the first one's claim, and
+    // the gap from one task's start to the next one's (the per-task cost in a worker's batch).
+    const bursts = new Map();
+    for (const row of woken) bursts.set(row[6], [...(bursts.get(row[6]) ?? []), row]);
+    const firsts = [];
+    const gaps = [];
+    for (const [wake, burst] of bursts) {
+      burst.sort((a, b) => a[1] - b[1]);
+      firsts.push(burst[0][1] - wake);
+      for (let i = 1; i < burst.length; i++) gaps.push(burst[i][1] - burst[i - 1][1]);
+    }
+    if (woken.length > 0) {
+      cells.push([`wake → first start (${bursts.size})`, p50(firsts)], ['start → next start', p50(gaps)]);
+    }
     console.log(`${label}: ${rows.length} tasks, p50 submit → caller ${us(total)}`);
     for (const [name, value] of cells) console.log(`  p50 ${name.padEnd(28)} ${us(value)}`);
   }
