@@ -49,6 +49,19 @@ test('every task runs once with its own result; close() then refuses new tasks',
   await expect(pool.run(1)).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED', message: 'The pool is closed' });
 });
 
+test('an idle pool publishes a task within run(): a worker starts it while the caller\'s tick goes on', async () => {
+  const runs = new Int32Array(new SharedArrayBuffer(8));
+  const pool = makePool({ threads: 1, workerData: { runs: runs.buffer } });
+  await pool.run({ x: 1 }, { name: 'count' }); // the worker is loaded; nothing is in flight
+  const result = pool.run({ x: 0 }, { name: 'count' });
+  // Still in run()'s tick: a task published only at the end of the tick could not start here.
+  const deadline = Date.now() + 10000;
+  while (Atomics.load(runs, 0) === 0 && Date.now() < deadline);
+  expect(Atomics.load(runs, 0)).toBe(1);
+  await expect(result).resolves.toBe(0);
+  expect(Array.from(runs)).toEqual([1, 1]);
+});
+
 test('a task module may be CommonJS or ESM, named by path or file: URL; run({ name }) calls a named export', async () => {
   const esm = makePool({ filename: pathToFileURL(ESM_TASKS), threads: 1 });
   expect(await within(5000, esm.run(21), 'default export')).toBe(42);

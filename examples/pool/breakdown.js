@@ -6,10 +6,13 @@
 // Each task returns the times (ms since the epoch, µs resolution: performance.timeOrigin +
 // performance.now(), the clock the pool's own wait times use) at which its code started and ended.
 // With the submit time and the time the caller's reaction ran, one task splits into:
-//   submit → publish   to the end of the tick, where the pool publishes the tick's tasks (set())
-//   publish → wake     the wake-up of a worker (pool only: when its acquire/acquireAsync returned;
+//   submit → publish   to the end of the tick, where the pool publishes the tick's tasks (set());
+//                      at once for a task submitted while none is in flight
+//   publish → wake     the wake-up of a worker, from the first publish of its burst (pool only:
+//                      when its acquire/acquireTimeout/acquireAsync returned;
 //                      n/a when the worker was awake and found the task without waiting)
-//   wake → start       the worker's claim of the task
+//   wake → start       the worker's claim of the task, after the tasks before it in the burst
+//                      (also split: wake → the burst's first start, one start → the next)
 //   start → end        the task's code
 //   end → main wake    publishing the result, the wake-up of the main thread (pool only: the time
 //                      its result wait, acquireAsync, resolved; piscina has one message hop)
@@ -32,10 +35,15 @@ function mix(x) {
 let lastWake = 0;
 if (!isMainThread) {
   const { WorkerWaker } = require('worker-waker');
-  const { acquire, acquireAsync } = WorkerWaker.prototype;
+  const { acquire, acquireTimeout, acquireAsync } = WorkerWaker.prototype;
   WorkerWaker.prototype.acquire = function () {
     acquire.call(this);
     lastWake = now();
+  };
+  WorkerWaker.prototype.acquireTimeout = function (...args) {
+    const granted = acquireTimeout.apply(this, args);
+    if (granted) lastWake = now();
+    return granted;
   };
   WorkerWaker.prototype.acquireAsync = function (...args) {
     return acquireAsync.apply(this, args).then((granted) => {
@@ -95,8 +103,10 @@ function main() {
           const t1 = now();
           if (hash !== mix(x)) throw new Error('wrong result');
           const published = publishes[publishAt] ?? NaN;
-          // A wake-up before this task's publish belongs to an earlier task: the worker was awake.
-          rows.push([t0, start, end, lastMainWake > end ? lastMainWake : NaN, t1, published, wake > published ? wake : NaN]);
+          // A wake-up before this task's submission belongs to an earlier tick: the worker was
+          // awake. (One after it may precede this task's own publish: the tick's first task,
+          // published at once when the pool is idle, woke the worker.)
+          rows.push([t0, start, end, lastMainWake > end ? lastMainWake : NaN, t1, published, wake > t0 ? wake : NaN]);
           if (--inFlight === 0 && stopped) resolve(rows);
         });
       };
@@ -127,13 +137,29 @@ function main() {
       ['submit → start', p50(rows.map(([t0, start]) => start - t0))],
       ['submit → publish', p50(rows.map(([t0, , , , , published]) => published - t0))],
       ['publish → start', p50(rows.map(([, start, , , , published]) => start - published))],
-      [`publish → wake (${woken.length})`, p50(woken.map(([, , , , , published, wake]) => wake - published))],
       [`wake → start (${woken.length})`, p50(woken.map(([, start, , , , , wake]) => start - wake))],
       ['start → end', p50(rows.map(([, start, end]) => end - start))],
       ['end → main wake', p50(rows.map(([, , end, wake]) => wake - end))],
       ['main wake → caller', p50(rows.map(([, , , wake, t1]) => t1 - wake))],
       ['end → caller', p50(rows.map(([, , end, , t1]) => t1 - end))],
     ];
+    // The tasks one wake-up started (same wake time), in start order: the first one's claim, and
+    // the gap from one task's start to the next one's (the per-task cost in a worker's batch).
+    const bursts = new Map();
+    for (const row of woken) bursts.set(row[6], [...(bursts.get(row[6]) ?? []), row]);
+    const firsts = [];
+    const gaps = [];
+    const wakeUps = []; // from the burst's first publish (the one that woke the worker)
+    for (const [wake, burst] of bursts) {
+      wakeUps.push(wake - Math.min(...burst.map((row) => row[5])));
+      burst.sort((a, b) => a[1] - b[1]);
+      firsts.push(burst[0][1] - wake);
+      for (let i = 1; i < burst.length; i++) gaps.push(burst[i][1] - burst[i - 1][1]);
+    }
+    if (woken.length > 0) {
+      cells.splice(3, 0, [`first publish → wake (${bursts.size})`, p50(wakeUps)]);
+      cells.push([`wake → first start (${bursts.size})`, p50(firsts)], ['start → next start', p50(gaps)]);
+    }
     console.log(`${label}: ${rows.length} tasks, p50 submit → caller ${us(total)}`);
     for (const [name, value] of cells) console.log(`  p50 ${name.padEnd(28)} ${us(value)}`);
   }

@@ -1161,14 +1161,20 @@ export class Pool {
     this.#view.queueTokens[at] = token;
     this.#tails[ring] = (task.position + 1) | 0;
     this.#tasks[id] = task;
-    this.#admitted++;
     // Publish a full chunk at once, so that workers start while the caller keeps submitting;
     // the rest goes out at the end of this tick (one tail store and one set() for many tasks).
     if (++this.#chunkCount >= CHUNK) this.#advance();
-    else if (!this.#flushScheduled) {
+    else if (this.#admitted === 0) {
+      // Nothing in flight: the workers are idle, likely parked. Publish this task now, so that a
+      // worker's wake-up (tens of µs when its CPU has halted) overlaps the submission of the rest
+      // of this tick, which stays in this ring and goes out with the flush below.
+      this.#publish(ring);
+    }
+    if (this.#chunkCount > 0 && !this.#flushScheduled) {
       this.#flushScheduled = true;
       queueMicrotask(() => this.#flush());
     }
+    this.#admitted++;
     return true;
   }
 
