@@ -310,7 +310,7 @@ describe('loop liveness', () => {
   });
 });
 
-describe('the pool\'s result wait', () => {
+describe('a spinning call after a granted one', () => {
   // A grant's Signal() marks a signal outstanding after it wakes the JS thread. When the JS thread
   // answers it before the mark lands (the granting thread preempted by the thread it woke, as on
   // one CPU), the mark must not outlive the answer: a mark that stays makes every later prepare
@@ -318,8 +318,8 @@ describe('the pool\'s result wait', () => {
   test.each([
     ['on one CPU', true],
     ['on any CPU', false],
-  ])('%s: after each granted result, a long task\'s wait still spins (backing off: at most 10 spins a round)', async (_, oneCpu) => {
-    const result = await runChild(['busy-pool'], { oneCpu });
+  ])('%s: after each grant, a long wait still spins (backing off: at most 10 spins a round)', async (_, oneCpu) => {
+    const result = await runChild(['busy-waker'], { oneCpu });
     expect(result).toMatchObject({ code: 0, signal: null, stderr: '' });
     const rounds = JSON.parse(result.stdout);
     expect(rounds).toHaveLength(12);

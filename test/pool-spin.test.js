@@ -78,3 +78,28 @@ test('spinMicroseconds 0: the main thread\'s loop never spins', async () => {
     await pool.close();
   }
 });
+
+test('while every core runs a worker, the main thread\'s loop does not spin for results (it would take CPU from the tasks)', async () => {
+  const cores = require('node:os').availableParallelism();
+  const pool = new Pool({ filename: TASKS, threads: cores, spinMicroseconds: 1000 });
+  try {
+    await within(10_000, Promise.all(Array.from({ length: cores }, (_, x) => pool.run({ x }, { name: 'whereAmI' }))), 'the workers');
+    // Three 15 ms tasks a worker: from the first result to the (2 × cores)-th, every worker has a
+    // task to run, so none waits for one and no core is free for the main thread to spin on.
+    const snapshots = [];
+    const results = Array.from({ length: 3 * cores }, () => pool.run(15_000, { name: 'spin' }));
+    let settled = 0;
+    for (const result of results) {
+      result.then(() => {
+        settled++;
+        if (settled === 1 || settled === 2 * cores) snapshots.push(stats());
+      });
+    }
+    await within(60_000, Promise.all(results), 'the tasks');
+    expect(snapshots).toHaveLength(2);
+    expect(snapshots[1]).toEqual(snapshots[0]); // the prepare handle did not run in between
+  } finally {
+    await pool.close();
+  }
+  expect(native.asyncPending()).toBe(0);
+});
