@@ -48,6 +48,10 @@ function abortable() {
   return controller;
 }
 
+// Each test starts from a back-off that has not seen earlier tests' fruitless spins (the addon's
+// state is per thread, and Jest runs several test files on one thread).
+beforeEach(() => native.asyncSpinReset());
+
 afterEach(async () => {
   for (const controller of controllers) controller.abort();
   controllers.clear();

@@ -108,7 +108,7 @@ describe('the addon guards its arguments when loaded directly', () => {
   // format() accepts unformatted state by design; it is checked on its own below. The async
   // exports but asyncAcquire take no state: they act on this thread's pending calls (by id, or on
   // its loop spin), so that a scribbled state cannot make a timeout or an abort throw.
-  const noState = ['waitQueues', 'isState', 'format', 'asyncInit', 'asyncCancel', 'asyncRef', 'asyncPoll', 'asyncSpin', 'asyncPending', 'asyncCancelsGivingBackGrant', 'asyncSpinStats'];
+  const noState = ['waitQueues', 'isState', 'format', 'asyncInit', 'asyncCancel', 'asyncRef', 'asyncPoll', 'asyncSpin', 'asyncPending', 'asyncCancelsGivingBackGrant', 'asyncSpinStats', 'asyncSpinReset'];
   const functions = Object.keys(binding).filter((key) => typeof binding[key] === 'function' && !noState.includes(key));
 
   test('format refuses non-state arrays and state that is already formatted', () => {

@@ -53,6 +53,10 @@ function runChild(args, { timeoutMs = 20_000, oneCpu = false } = {}) {
   });
 }
 
+// Each test starts from a back-off that has not seen earlier tests' fruitless spins (the addon's
+// state is per thread, and Jest runs several test files on one thread).
+beforeEach(() => native.asyncSpinReset());
+
 afterEach(async () => {
   await workers.terminateAll();
   expect(native.asyncPending()).toBe(0);

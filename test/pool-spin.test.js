@@ -7,6 +7,10 @@ const native = require('./support/test-addon'); // first: the pool then uses the
 const { Pool } = require('worker-waker/pool');
 const { within } = require('./support/pool');
 
+// Each test starts from a back-off that has not seen earlier tests' fruitless spins (the addon's
+// state is per thread, and Jest runs several test files on one thread).
+beforeEach(() => native.asyncSpinReset());
+
 const TASKS = path.join(__dirname, 'fixtures', 'pool-tasks.js');
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const stats = () => native.asyncSpinStats();

@@ -221,6 +221,8 @@ class Host final : public GrantSink {
   }
 
   const LoopSpinStats& spinStats() const { return spinStats_; }
+  // The back-off as a thread that never spun has it (the test build: tests start from it).
+  void ResetSpinBackoff() { spinBackoff_ = SpinBackoff(); }
 
   bool HasDispatcher(uint32_t index) const { return index < dispatchers_.size(); }
 
@@ -576,6 +578,10 @@ size_t AsyncPending(napi_env env) {
 uint64_t AsyncCancelsGivingBackGrant(napi_env env) {
   Host* host = Host::Of(env);
   return host == nullptr ? 0 : host->core().CancelsGivingBack();
+}
+
+void AsyncSpinReset(napi_env env) {
+  if (Host* host = Host::Of(env)) host->ResetSpinBackoff();
 }
 
 Napi::Value AsyncSpinStats(Napi::Env env) {

@@ -20,5 +20,8 @@ uint64_t AsyncCancelsGivingBackGrant(napi_env env);
 // What this thread's loop spin did so far (spins, found, notSleeping, backingOff, spunMicros,
 // maxSpinMicros), all zero before any call asked for a spin.
 Napi::Value AsyncSpinStats(Napi::Env env);
+// Resets this thread's loop-spin back-off: the spins earlier tests of the same thread made that
+// found nothing no longer make the next test's spins skip.
+void AsyncSpinReset(napi_env env);
 
 }  // namespace worker_waker

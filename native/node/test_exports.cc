@@ -47,6 +47,7 @@ void AddTestExports(Napi::Env env, Napi::Object exports) {
       {"setSpinEnabled", SetSpinEnabled},
       {"waitQueues", [](const Napi::CallbackInfo& info) { return Num(info.Env(), wait_queue::QueueCount()); }},
       {"asyncPending", [](const Napi::CallbackInfo& info) { return Num(info.Env(), AsyncPending(info.Env())); }},
+      {"asyncSpinReset", [](const Napi::CallbackInfo& info) { AsyncSpinReset(info.Env()); return info.Env().Undefined(); }},
       {"asyncSpinStats", [](const Napi::CallbackInfo& info) { return AsyncSpinStats(info.Env()); }},
       {"asyncCancelsGivingBackGrant",
        [](const Napi::CallbackInfo& info) { return Num(info.Env(), AsyncCancelsGivingBackGrant(info.Env())); }},

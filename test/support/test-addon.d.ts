@@ -34,6 +34,8 @@ export interface NativeTestExports {
    * ended by a grant's signal, prepares skipped because the loop was not going to sleep (a
    * setImmediate pending) or by the back-off, and the time spun (total and longest, µs).
    */
+  /** Resets this thread's loop-spin back-off (tests start from a thread that never spun). */
+  asyncSpinReset(): void;
   asyncSpinStats(): { spins: number; found: number; endedByIo: number; notSleeping: number; backingOff: number; spunMicros: number; maxSpinMicros: number };
 }
 
