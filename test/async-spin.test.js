@@ -5,6 +5,7 @@
 const path = require('node:path');
 const { execFile } = require('node:child_process');
 const native = require('./support/test-addon'); // first: the lib then uses the test build
+const { stats, prepares, freshBackoffEachTest } = require('./support/loop-spin');
 const { WorkerWaker } = require('..');
 const { workerTracker, nextMessage, exited, waitFor } = require('./support/threads');
 
@@ -15,13 +16,6 @@ const releasers = workerTracker(RELEASER);
 const spinners = workerTracker(SPINNER);
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const stats = () => native.asyncSpinStats();
-// How often the loop spin's prepare callback has run (spun, skipped for a pending setImmediate,
-// or skipped by the back-off): unchanged while the prepare handle is stopped.
-const prepares = () => {
-  const { spins, notSleeping, backingOff } = stats();
-  return spins + notSleeping + backingOff;
-};
 
 function within(promise, ms, what) {
   let timer;
@@ -48,9 +42,7 @@ function abortable() {
   return controller;
 }
 
-// Each test starts from a back-off that has not seen earlier tests' fruitless spins (the addon's
-// state is per thread, and Jest runs several test files on one thread).
-beforeEach(() => native.asyncSpinReset());
+freshBackoffEachTest();
 
 afterEach(async () => {
   for (const controller of controllers) controller.abort();

@@ -8,6 +8,7 @@ const path = require('node:path');
 const net = require('node:net');
 const { execFile, spawnSync } = require('node:child_process');
 const native = require('./support/test-addon'); // first: the lib then uses the test build
+const { stats, prepares, freshBackoffEachTest } = require('./support/loop-spin');
 const { WorkerWaker } = require('..');
 const { Pool } = require('../dist/pool');
 const { workerTracker, nextMessage, exited } = require('./support/threads');
@@ -18,12 +19,6 @@ const TASK = path.join(__dirname, 'fixtures', 'loop-spin-attack-task.js');
 const workers = workerTracker(WORKER);
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const stats = () => native.asyncSpinStats();
-// How often the loop spin's prepare callback ran: unchanged while its handle is stopped.
-const prepares = () => {
-  const { spins, notSleeping, backingOff } = stats();
-  return spins + notSleeping + backingOff;
-};
 // Whether the prepare handle runs: ten turns of a loop that sleeps each time.
 async function spinRuns() {
   const before = prepares();
@@ -53,9 +48,7 @@ function runChild(args, { timeoutMs = 20_000, oneCpu = false } = {}) {
   });
 }
 
-// Each test starts from a back-off that has not seen earlier tests' fruitless spins (the addon's
-// state is per thread, and Jest runs several test files on one thread).
-beforeEach(() => native.asyncSpinReset());
+freshBackoffEachTest();
 
 afterEach(async () => {
   await workers.terminateAll();

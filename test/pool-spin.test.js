@@ -4,20 +4,14 @@
 // before it blocks. Counted, never timed: the test build's asyncSpinStats (this thread's loop spin).
 const path = require('node:path');
 const native = require('./support/test-addon'); // first: the pool then uses the test build
+const { stats, prepares, freshBackoffEachTest } = require('./support/loop-spin');
 const { Pool } = require('worker-waker/pool');
 const { within } = require('./support/pool');
 
-// Each test starts from a back-off that has not seen earlier tests' fruitless spins (the addon's
-// state is per thread, and Jest runs several test files on one thread).
-beforeEach(() => native.asyncSpinReset());
+freshBackoffEachTest();
 
 const TASKS = path.join(__dirname, 'fixtures', 'pool-tasks.js');
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const stats = () => native.asyncSpinStats();
-const prepares = () => {
-  const { spins, notSleeping, backingOff } = stats();
-  return spins + notSleeping + backingOff;
-};
 
 /** Runs `count` tasks one at a time (one in flight), each checked; returns the worker thread of each. */
 async function oneAtATime(pool, count) {

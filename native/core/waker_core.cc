@@ -8,9 +8,6 @@
 #include "test_seams.h"
 #include "wait_queue.h"
 
-#if defined(_MSC_VER) && !defined(__clang__)
-#include <intrin.h>
-#endif
 
 
 namespace worker_waker {
@@ -45,20 +42,6 @@ int CountLeadingZeros(uint64_t x) {
 
 namespace {
 
-// Tells the CPU we are in a spin-wait loop (saves power, frees the sibling hyperthread).
-inline void CpuRelax() {
-#if defined(_MSC_VER) && !defined(__clang__) && (defined(_M_X64) || defined(_M_IX86))
-  _mm_pause();
-#elif defined(_MSC_VER) && !defined(__clang__) && defined(_M_ARM64)
-  __yield();
-#elif defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__) || defined(__arm__)
-  __asm__ __volatile__("yield");
-#else
-  std::atomic_signal_fence(std::memory_order_seq_cst);
-#endif
-}
 
 bool SpinEnabledByEnvironment() {
   const char* value = std::getenv("WORKER_WAKER_SPIN");

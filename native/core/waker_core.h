@@ -30,6 +30,10 @@
 #include <functional>
 #include <optional>
 
+#if defined(_MSC_VER) && !defined(__clang__)
+#include <intrin.h>
+#endif
+
 namespace worker_waker {
 
 using Word = std::atomic<uint64_t>;
@@ -111,6 +115,22 @@ struct SummaryMask {
 
 // An index, or none (the binding returns undefined for none).
 using IndexOrNone = std::optional<unsigned>;
+
+// Tells the CPU we are in a spin-wait loop (saves power, frees the sibling hyperthread).
+// Used by the blocking waits' spin (waker_core.cc) and the event loop's spin (async_binding.cc).
+inline void CpuRelax() {
+#if defined(_MSC_VER) && !defined(__clang__) && (defined(_M_X64) || defined(_M_IX86))
+  _mm_pause();
+#elif defined(_MSC_VER) && !defined(__clang__) && defined(_M_ARM64)
+  __yield();
+#elif defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+  __asm__ __volatile__("yield");
+#else
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+#endif
+}
 
 enum class WaitResult { kAcquired, kTimedOut, kInterrupted };
 

@@ -71,21 +71,6 @@ constexpr size_t kBatch = 256;
 // The largest `spinMicroseconds` a call may ask for (lib/acquire-async.ts checks the option).
 constexpr uint32_t kMaxLoopSpinMicros = 1000;
 
-// Tells the CPU we are in a spin-wait loop (saves power, frees the sibling hyperthread).
-inline void CpuRelax() {
-#if defined(_MSC_VER) && !defined(__clang__) && (defined(_M_X64) || defined(_M_IX86))
-  _mm_pause();
-#elif defined(_MSC_VER) && !defined(__clang__) && defined(_M_ARM64)
-  __yield();
-#elif defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__) || defined(__arm__)
-  __asm__ __volatile__("yield");
-#else
-  std::atomic_signal_fence(std::memory_order_seq_cst);
-#endif
-}
-
 // How often the loop spin asks whether the loop has I/O ready: a poll() costs a system call
 // (a few hundred nanoseconds), so it is made at most once per this interval of the spin.
 constexpr std::chrono::microseconds kIoCheckInterval{2};

@@ -179,6 +179,8 @@ struct Tally {
 
 // Releases, 0->1 edges of the producer's own bit (so each MarkActive after TryUnmark adds exactly
 // one permit) and non-queued takes, until `stop`.
+// `stop` is read relaxed everywhere: it only ends the loops, and the driver joins the threads
+// before it reads anything they wrote.
 void Produce(State& state, Tally& tally, unsigned bit, const std::atomic<bool>& stop) {
   SeedThread();
   ww::Waker waker = state.waker();
